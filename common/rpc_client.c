@@ -1,0 +1,216 @@
+/* rpc_client: req0 socket dialing every replica; one context per call (see rpc_client.h). */
+#include "rpc_client.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/protocol/reqrep0/req.h>
+
+#include "log.h"
+
+/* How long a request may sit with a replica that neither answers nor dies before nng
+ * sends it again (to any replica). Handlers are idempotent, so a re-send is safe. */
+#define RPC_RESEND_MS 15000
+
+struct rpc_client {
+    nng_socket sock;
+};
+
+/* One asynchronous call in flight; freed when it completes. */
+typedef struct rpc_pending {
+    nng_ctx ctx;
+    nng_aio *aio;
+    bool sent;
+    rpc_done_fn done;
+    void *arg;
+} rpc_pending;
+
+static int client_errno(int rv)
+{
+    switch (rv) {
+    case 0: return 0;
+    case NNG_ETIMEDOUT: return -ETIMEDOUT;
+    case NNG_ECLOSED:
+    case NNG_ECANCELED: return -ECANCELED;
+    case NNG_ENOMEM: return -ENOMEM;
+    default: return -EIO;
+    }
+}
+
+int rpc_client_open(rpc_client **out, const char *urls)
+{
+    rpc_client *c;
+    char *list, *save = NULL;
+    int rv;
+
+    if ((c = calloc(1, sizeof(*c))) == NULL)
+        return -ENOMEM;
+    if ((list = strdup(urls)) == NULL) {
+        free(c);
+        return -ENOMEM;
+    }
+    if ((rv = nng_req0_open(&c->sock)) != 0)
+        goto fail;
+    nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, RPC_RESEND_MS);
+    nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
+    nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
+    for (char *url = strtok_r(list, ",", &save); url; url = strtok_r(NULL, ",", &save)) {
+        /* Non-blocking: a replica that is not up yet is dialed again until it is. */
+        if ((rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+            log_error("rpc: cannot dial %s: %s", url, nng_strerror(rv));
+            nng_close(c->sock);
+            goto fail;
+        }
+    }
+    free(list);
+    *out = c;
+    return 0;
+fail:
+    free(list);
+    free(c);
+    return rv == NNG_ENOMEM ? -ENOMEM : -EINVAL;
+}
+
+void rpc_client_close(rpc_client *c)
+{
+    nng_close(c->sock);
+    free(c);
+}
+
+/* Builds the request message. Returns 0 and sets *out (the caller's), or -ENOMEM. */
+static int client_build(const char *method, const char *key, uint32_t key_ttl_s,
+                        const ProtobufCMessage *req, nng_msg **out)
+{
+    Wdm__RpcRequest env = WDM__RPC_REQUEST__INIT;
+    size_t plen = protobuf_c_message_get_packed_size(req), len;
+    uint8_t *payload = malloc(plen ? plen : 1);
+    nng_msg *msg = NULL;
+
+    if (payload == NULL)
+        return -ENOMEM;
+    protobuf_c_message_pack(req, payload);
+    env.method = (char *)method;
+    env.idempotency_key = (char *)(key ? key : "");
+    env.idempotency_ttl_s = key_ttl_s;
+    env.payload.data = payload;
+    env.payload.len = plen;
+    len = wdm__rpc_request__get_packed_size(&env);
+    if (nng_msg_alloc(&msg, len) != 0) {
+        free(payload);
+        return -ENOMEM;
+    }
+    wdm__rpc_request__pack(&env, nng_msg_body(msg));
+    free(payload);
+    *out = msg;
+    return 0;
+}
+
+/* Decodes and frees a reply message. Returns 0 and sets *reply (the caller's), or -EPROTO. */
+static int client_decode(nng_msg *msg, Wdm__RpcReply **reply)
+{
+    *reply = wdm__rpc_reply__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
+    nng_msg_free(msg);
+    return *reply ? 0 : -EPROTO;
+}
+
+/* Ends an asynchronous call: reports to its owner, then releases the context and aio
+ * (nng_aio_reap: we are inside the aio's own callback). */
+static void pending_finish(rpc_pending *p, int rv, Wdm__RpcReply *reply)
+{
+    p->done(p->arg, rv, reply);
+    nng_ctx_close(p->ctx);
+    nng_aio_reap(p->aio);
+    free(p);
+}
+
+/* The aio callback, on an nng thread: first the send completes, then the receive. */
+static void pending_cb(void *arg)
+{
+    rpc_pending *p = arg;
+    Wdm__RpcReply *reply = NULL;
+    int rv = nng_aio_result(p->aio);
+
+    if (!p->sent) {
+        if (rv != 0) {
+            nng_msg_free(nng_aio_get_msg(p->aio)); /* a failed send leaves it ours */
+            pending_finish(p, client_errno(rv), NULL);
+            return;
+        }
+        p->sent = true;
+        nng_ctx_recv(p->ctx, p->aio);
+        return;
+    }
+    if (rv != 0) {
+        pending_finish(p, client_errno(rv), NULL);
+        return;
+    }
+    rv = client_decode(nng_aio_get_msg(p->aio), &reply);
+    pending_finish(p, rv, reply);
+}
+
+int rpc_client_call_async(rpc_client *c, const char *method, const char *key, uint32_t key_ttl_s,
+                          const ProtobufCMessage *req, nng_duration timeout_ms, rpc_done_fn done,
+                          void *arg)
+{
+    rpc_pending *p;
+    nng_msg *msg;
+    int rv;
+
+    if ((p = calloc(1, sizeof(*p))) == NULL)
+        return -ENOMEM;
+    p->done = done;
+    p->arg = arg;
+    if ((rv = client_errno(nng_aio_alloc(&p->aio, pending_cb, p))) != 0)
+        goto fail_aio;
+    if ((rv = client_errno(nng_ctx_open(&p->ctx, c->sock))) != 0)
+        goto fail_ctx;
+    if ((rv = client_build(method, key, key_ttl_s, req, &msg)) != 0)
+        goto fail_msg;
+    nng_aio_set_timeout(p->aio, timeout_ms);
+    nng_aio_set_msg(p->aio, msg);
+    nng_ctx_send(p->ctx, p->aio);
+    return 0;
+fail_msg:
+    nng_ctx_close(p->ctx);
+fail_ctx:
+    nng_aio_free(p->aio);
+fail_aio:
+    free(p);
+    return rv;
+}
+
+int rpc_client_call(rpc_client *c, const char *method, const char *key, uint32_t key_ttl_s,
+                    const ProtobufCMessage *req, nng_duration timeout_ms, Wdm__RpcReply **reply)
+{
+    nng_aio *aio;
+    nng_ctx ctx;
+    nng_msg *msg;
+    int rv;
+
+    if ((rv = client_errno(nng_aio_alloc(&aio, NULL, NULL))) != 0)
+        return rv;
+    if ((rv = client_errno(nng_ctx_open(&ctx, c->sock))) != 0)
+        goto fail_ctx;
+    if ((rv = client_build(method, key, key_ttl_s, req, &msg)) != 0)
+        goto done;
+    nng_aio_set_timeout(aio, timeout_ms);
+    nng_aio_set_msg(aio, msg);
+    nng_ctx_send(ctx, aio);
+    nng_aio_wait(aio);
+    if ((rv = client_errno(nng_aio_result(aio))) != 0) {
+        nng_msg_free(nng_aio_get_msg(aio));
+        goto done;
+    }
+    nng_ctx_recv(ctx, aio);
+    nng_aio_wait(aio);
+    if ((rv = client_errno(nng_aio_result(aio))) != 0)
+        goto done;
+    rv = client_decode(nng_aio_get_msg(aio), reply);
+done:
+    nng_ctx_close(ctx);
+fail_ctx:
+    nng_aio_free(aio);
+    return rv;
+}

@@ -1,0 +1,241 @@
+/* rpc_server: rep0 socket, one thread + one rep context per worker (see rpc_server.h). */
+#include "rpc_server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "log.h"
+
+typedef struct rpc_worker {
+    rpc_server *srv;
+    nng_ctx ctx;
+    nng_aio *aio;
+    pthread_t thread;
+    bool started;
+    void *state;
+} rpc_worker;
+
+struct rpc_server {
+    const rpc_server_config *cfg;
+    nng_socket sock;
+    rpc_worker *workers;
+    int n_workers;
+};
+
+static int nng_to_errno(int rv)
+{
+    switch (rv) {
+    case 0: return 0;
+    case NNG_ENOMEM: return -ENOMEM;
+    case NNG_EADDRINUSE: return -EADDRINUSE;
+    case NNG_EADDRINVAL: return -EINVAL;
+    default: return -EIO;
+    }
+}
+
+void rpc_call_ok(rpc_call *call, const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(len ? len : 1);
+
+    if (buf == NULL) {
+        rpc_call_fail(call, WDM__STATUS__UNAVAILABLE, "out of memory");
+        return;
+    }
+    free(call->reply);
+    call->reply = buf;
+    call->reply_len = protobuf_c_message_pack(msg, buf);
+    call->status = WDM__STATUS__OK;
+    call->error[0] = '\0';
+}
+
+void rpc_call_fail(rpc_call *call, Wdm__Status status, const char *fmt, ...)
+{
+    va_list ap;
+
+    free(call->reply);
+    call->reply = NULL;
+    call->reply_len = 0;
+    call->status = status;
+    va_start(ap, fmt);
+    vsnprintf(call->error, sizeof(call->error), fmt, ap);
+    va_end(ap);
+}
+
+ProtobufCMessage *rpc_call_unpack(rpc_call *call, const ProtobufCMessageDescriptor *desc)
+{
+    ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, call->payload.len, call->payload.data);
+
+    if (m == NULL)
+        rpc_call_fail(call, WDM__STATUS__INVALID_ARGUMENT, "malformed %s", desc->short_name);
+    return m;
+}
+
+/* Finds the handler of `name` and runs it; unknown methods are INVALID_ARGUMENT. */
+static void server_dispatch(rpc_worker *w, rpc_call *call)
+{
+    const rpc_server_config *cfg = w->srv->cfg;
+
+    for (size_t i = 0; i < cfg->n_methods; i++) {
+        if (strcmp(cfg->methods[i].name, call->method) == 0) {
+            cfg->methods[i].fn(w->state, call);
+            return;
+        }
+    }
+    rpc_call_fail(call, WDM__STATUS__INVALID_ARGUMENT, "unknown method %.64s", call->method);
+}
+
+/* Turns one request message into its reply, in place: `msg` keeps its nng header (the
+ * routing back to the requester) and gets the packed RpcReply as body.
+ * Returns 0, or -ENOMEM (msg then still holds the request, and must be dropped). */
+static int server_handle(rpc_worker *w, nng_msg *msg)
+{
+    rpc_call call = {.status = WDM__STATUS__UNAVAILABLE};
+    Wdm__RpcReply reply = WDM__RPC_REPLY__INIT;
+    Wdm__RpcRequest *req;
+    uint8_t *out = NULL;
+    size_t len;
+    int rv = 0;
+
+    snprintf(call.error, sizeof(call.error), "no answer");
+    req = wdm__rpc_request__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
+    if (req == NULL) {
+        rpc_call_fail(&call, WDM__STATUS__INVALID_ARGUMENT, "malformed request envelope");
+    } else {
+        call.method = req->method;
+        call.idempotency_key = req->idempotency_key;
+        call.idempotency_ttl_s = req->idempotency_ttl_s;
+        call.payload = req->payload;
+        server_dispatch(w, &call);
+    }
+
+    reply.status = call.status;
+    if (call.status == WDM__STATUS__OK) {
+        reply.payload.data = call.reply;
+        reply.payload.len = call.reply_len;
+    } else {
+        reply.error = call.error;
+    }
+    len = wdm__rpc_reply__get_packed_size(&reply);
+    if ((out = malloc(len ? len : 1)) == NULL) {
+        rv = -ENOMEM;
+        goto done;
+    }
+    wdm__rpc_reply__pack(&reply, out);
+    nng_msg_clear(msg);
+    if (nng_msg_append(msg, out, len) != 0)
+        rv = -ENOMEM;
+done:
+    free(out);
+    free(call.reply);
+    if (req != NULL)
+        wdm__rpc_request__free_unpacked(req, NULL);
+    return rv;
+}
+
+/* A worker: receive on its own context, handle, reply; until the socket closes. */
+static void *server_worker_main(void *arg)
+{
+    rpc_worker *w = arg;
+    nng_msg *msg;
+    int rv;
+
+    for (;;) {
+        nng_ctx_recv(w->ctx, w->aio);
+        nng_aio_wait(w->aio);
+        if ((rv = nng_aio_result(w->aio)) != 0) {
+            if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+                break;
+            continue;
+        }
+        msg = nng_aio_get_msg(w->aio);
+        if (server_handle(w, msg) != 0) {
+            log_error("rpc: out of memory answering a request; dropped");
+            nng_msg_free(msg);
+            continue;
+        }
+        nng_aio_set_msg(w->aio, msg);
+        nng_ctx_send(w->ctx, w->aio);
+        nng_aio_wait(w->aio);
+        /* On a failed send the message is still ours (the requester will re-send). */
+        if (nng_aio_result(w->aio) != 0)
+            nng_msg_free(nng_aio_get_msg(w->aio));
+    }
+    return NULL;
+}
+
+int rpc_server_start(rpc_server **out, const rpc_server_config *cfg)
+{
+    rpc_server *srv;
+    int rv;
+
+    if ((srv = calloc(1, sizeof(*srv))) == NULL)
+        return -ENOMEM;
+    srv->cfg = cfg;
+    if ((srv->workers = calloc((size_t)cfg->workers, sizeof(rpc_worker))) == NULL) {
+        free(srv);
+        return -ENOMEM;
+    }
+    if ((rv = nng_to_errno(nng_rep0_open(&srv->sock))) != 0)
+        goto fail_sock;
+    for (srv->n_workers = 0; srv->n_workers < cfg->workers; srv->n_workers++) {
+        rpc_worker *w = &srv->workers[srv->n_workers];
+        w->srv = srv;
+        if ((rv = nng_to_errno(nng_aio_alloc(&w->aio, NULL, NULL))) != 0)
+            goto fail;
+        if ((rv = nng_to_errno(nng_ctx_open(&w->ctx, srv->sock))) != 0) {
+            nng_aio_free(w->aio);
+            goto fail;
+        }
+        if (cfg->worker_init && (rv = cfg->worker_init(cfg->arg, srv->n_workers, &w->state)) != 0) {
+            nng_ctx_close(w->ctx);
+            nng_aio_free(w->aio);
+            goto fail;
+        }
+    }
+    if ((rv = nng_listen(srv->sock, cfg->listen_url, NULL, 0)) != 0) {
+        log_error("rpc: cannot listen on %s: %s", cfg->listen_url, nng_strerror(rv));
+        rv = nng_to_errno(rv);
+        goto fail;
+    }
+    for (int i = 0; i < srv->n_workers; i++) {
+        if (pthread_create(&srv->workers[i].thread, NULL, server_worker_main, &srv->workers[i]) != 0) {
+            rv = -EAGAIN;
+            goto fail;
+        }
+        srv->workers[i].started = true;
+    }
+    *out = srv;
+    return 0;
+fail:
+    rpc_server_stop(srv);
+    return rv;
+fail_sock:
+    free(srv->workers);
+    free(srv);
+    return rv;
+}
+
+void rpc_server_stop(rpc_server *srv)
+{
+    /* Closing the socket ends every pending receive with NNG_ECLOSED. */
+    nng_close(srv->sock);
+    for (int i = 0; i < srv->n_workers; i++) {
+        rpc_worker *w = &srv->workers[i];
+        if (w->started)
+            pthread_join(w->thread, NULL);
+        nng_aio_free(w->aio);
+        if (srv->cfg->worker_fini && w->state)
+            srv->cfg->worker_fini(w->state);
+    }
+    free(srv->workers);
+    free(srv);
+}

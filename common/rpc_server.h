@@ -1,0 +1,72 @@
+/* rpc_server: the service side of the internal RPC (DESIGN §4).
+ *
+ * A rep0 socket listens on one nng URL. Each of `workers` threads owns one rep context
+ * and one piece of per-worker state (typically a Redis connection), and serves one
+ * request at a time: receive, dispatch by method name, reply. So `workers` requests are
+ * in flight at once, and a handler may block (on Redis, or on an RPC to another service).
+ *
+ * nng may deliver a request twice (a requester re-sends when a replica dies); handlers of
+ * writes must therefore be idempotent, keyed by rpc_call.idempotency_key. */
+#ifndef WDM_RPC_SERVER_H
+#define WDM_RPC_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rpc.pb-c.h"
+
+typedef struct rpc_call {
+    /* The request, borrowed: valid only while the handler runs. */
+    const char *method;
+    const char *idempotency_key;   /* never empty for writes sent by our gateway */
+    uint32_t idempotency_ttl_s;
+    ProtobufCBinaryData payload;
+    /* The reply, set by the handler through rpc_call_ok / rpc_call_fail. */
+    Wdm__Status status;
+    char error[256];
+    uint8_t *reply;                /* owned by the call; freed by the server */
+    size_t reply_len;
+} rpc_call;
+
+/* A method handler. `state` is the worker's state (from worker_init). It must set the
+ * reply with rpc_call_ok or rpc_call_fail; a handler that sets neither answers
+ * UNAVAILABLE. */
+typedef void (*rpc_handler_fn)(void *state, rpc_call *call);
+
+typedef struct rpc_method {
+    const char *name;
+    rpc_handler_fn fn;
+} rpc_method;
+
+typedef struct rpc_server_config {
+    const char *listen_url;   /* e.g. tcp://0.0.0.0:5101 */
+    int workers;
+    const rpc_method *methods;
+    size_t n_methods;
+    /* Creates worker i's state; returns 0 or a negative error (start-up then fails). */
+    int (*worker_init)(void *arg, int index, void **state);
+    void (*worker_fini)(void *state);
+    void *arg;
+} rpc_server_config;
+
+typedef struct rpc_server rpc_server;
+
+/* Listens and starts the workers. cfg and the method table must outlive the server.
+ * Returns 0, or a negative error (nothing is left running). */
+int rpc_server_start(rpc_server **out, const rpc_server_config *cfg);
+
+/* Stops accepting, waits for in-flight handlers, frees every worker state. */
+void rpc_server_stop(rpc_server *srv);
+
+/* Answers OK with `msg` packed as the payload (msg stays the caller's). */
+void rpc_call_ok(rpc_call *call, const ProtobufCMessage *msg);
+
+/* Answers a failure status with a one-line error text. */
+void rpc_call_fail(rpc_call *call, Wdm__Status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Unpacks the request payload as `desc`. On malformed bytes answers INVALID_ARGUMENT and
+ * returns NULL. The message is the caller's: free it with protobuf_c_message_free_unpacked. */
+ProtobufCMessage *rpc_call_unpack(rpc_call *call, const ProtobufCMessageDescriptor *desc);
+
+#endif
