@@ -4,6 +4,6 @@
 -- A record present means the call was applied already: answer what it answered then.
 local wdm_prior = redis.call('GET', KEYS[1])
 if wdm_prior then
-  return cjson.decode(wdm_prior)
+  return cmsgpack.unpack(wdm_prior)
 end
 local function wdm_body()

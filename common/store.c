@@ -262,10 +262,8 @@ static int store_prepare(store *st, redisContext *c, const char *host, int port)
 
     if (c->err)
         return store_fail(st, -EAGAIN, "master %s:%d: %s", host, port, c->errstr);
-    /* A WAIT may legitimately block for wait_timeout_ms: never time it out earlier. */
-    if (cfg->wait_timeout_ms + 1000 > timeout)
-        timeout = cfg->wait_timeout_ms + 1000;
-    redisSetTimeout(c, store_timeval(timeout));
+    /* A short timeout while setting up, so a hung master is given up on quickly. */
+    redisSetTimeout(c, store_timeval(STORE_CONNECT_TIMEOUT_MS));
     if (cfg->password != NULL && cfg->password[0] != '\0') {
         const char *argv[] = {"AUTH", cfg->password};
         if ((rv = store_command(st, c, &r, "AUTH", 2, argv)) != 0)
@@ -288,6 +286,10 @@ static int store_prepare(store *st, redisContext *c, const char *host, int port)
     for (size_t i = 0; i < st->n_scripts; i++)
         if ((rv = store_load_script(st, c, &st->scripts[i])) != 0)
             return rv;
+    /* A WAIT may legitimately block for wait_timeout_ms: never time it out earlier. */
+    if (cfg->wait_timeout_ms + 1000 > timeout)
+        timeout = cfg->wait_timeout_ms + 1000;
+    redisSetTimeout(c, store_timeval(timeout));
     return 0;
 }
 
@@ -297,7 +299,7 @@ static int store_connect(store *st)
 {
     char host[STORE_HOST_MAX];
     redisContext *c;
-    int port, rv;
+    int port = 0, rv;
 
     if ((rv = store_resolve(st, host, sizeof(host), &port)) != 0)
         return rv;
@@ -310,8 +312,10 @@ static int store_connect(store *st)
     }
     if (st->connects++ == 0)
         log_info("store %s: master is %s:%d", st->cfg->master_name, host, port);
+    else if (strcmp(host, st->host) != 0 || port != st->port)
+        log_warn("store %s: failed over, master is now %s:%d", st->cfg->master_name, host, port);
     else
-        log_warn("store %s: reconnected, master is %s:%d", st->cfg->master_name, host, port);
+        log_debug("store %s: reconnected to %s:%d", st->cfg->master_name, host, port);
     st->c = c;
     snprintf(st->host, sizeof(st->host), "%s", host);
     st->port = port;
@@ -386,13 +390,18 @@ static void store_ignore_sigpipe(void)
 }
 
 /* See store.h. Side effect: SIGPIPE is ignored process-wide (store_ignore_sigpipe).
- * On success *out is the caller's (store_close); on failure *out is NULL. */
+ * On success *out is the caller's (store_close); on failure *out is NULL. Returns
+ * -EINVAL for a config without Sentinels or master name, -EPROTO when a script does
+ * not compile, -EAGAIN when no master was reached within the retry deadline. */
 int store_open(store **out, const store_config *cfg, store_script *scripts, size_t n_scripts)
 {
     store *st;
     int rv;
 
     *out = NULL;
+    if (cfg->sentinels == NULL || cfg->sentinels[0] == '\0' || cfg->master_name == NULL ||
+        (n_scripts > 0 && scripts == NULL))
+        return -EINVAL;
     store_ignore_sigpipe();
     if ((st = calloc(1, sizeof(*st))) == NULL)
         return -ENOMEM;

@@ -1,0 +1,39 @@
+/* check: the few assertions the gateway's unit tests use. A failed check is reported
+ * and counted, and the test goes on; main returns check_status(). */
+#ifndef GW_CHECK_H
+#define GW_CHECK_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int check_failures;
+
+#define CHECK(cond)                                                                            \
+    do {                                                                                       \
+        if (!(cond)) {                                                                         \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);           \
+            check_failures++;                                                                  \
+        }                                                                                      \
+    } while (0)
+
+#define CHECK_STR(got, want)                                                                   \
+    do {                                                                                       \
+        const char *got_ = (got), *want_ = (want);                                             \
+        if (got_ == NULL || strcmp(got_, want_) != 0) {                                        \
+            fprintf(stderr, "%s:%d: got   %s\n%*s  want  %s\n", __FILE__, __LINE__,            \
+                    got_ ? got_ : "(null)", (int)strlen(__FILE__) + 6, "", want_);             \
+            check_failures++;                                                                  \
+        }                                                                                      \
+    } while (0)
+
+static inline int check_status(const char *name)
+{
+    if (check_failures > 0) {
+        fprintf(stderr, "%s: %d check(s) failed\n", name, check_failures);
+        return 1;
+    }
+    printf("%s: ok\n", name);
+    return 0;
+}
+
+#endif

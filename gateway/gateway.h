@@ -1,0 +1,65 @@
+/* gateway: the process's state, shared by the gateway's modules.
+ *
+ * One gw per process (main.c owns it). WDM_GATEWAY_THREADS loop threads each own a
+ * gw_thread: an h2o event loop, its h2o context, a listening socket of their own
+ * (SO_REUSEPORT: the kernel spreads connections over the threads, and over gateway
+ * processes sharing the port) and a receiver for RPC replies. Everything in a gw_thread
+ * is touched only by its loop thread, except where a comment says otherwise.
+ *
+ * The path of a request: server.c accepts -> handler.c routes (route.c) -> proxy.c calls
+ * the service and hands the reply back to the loop -> respond.c renders (render.c). */
+#ifndef GW_GATEWAY_H
+#define GW_GATEWAY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <h2o.h> /* built with -DH2O_USE_LIBUV=0 (gateway/CMakeLists.txt) */
+
+#include "metrics.h"
+#include "route.h"
+#include "rpc_client.h"
+
+typedef struct gw gw;
+
+typedef struct gw_thread {
+    gw *gw;
+    size_t index;
+    pthread_t tid;
+    h2o_evloop_t *loop;
+    h2o_context_t ctx;             /* gw_thread_of() finds the thread from a request */
+    h2o_accept_ctx_t accept_ctx;
+    int listen_fd;                 /* opened by main; the listener socket's once set up */
+    h2o_socket_t *listener;        /* NULL once closed (shutdown) */
+    /* RPC replies come in here from nng threads (proxy.c); registered on ctx.queue. */
+    h2o_multithread_receiver_t replies;
+    /* Calls waiting for a service. Written by the loop thread, read by main (drain). */
+    atomic_long pending;
+    /* Set by main to stop: the handler then answers 503 instead of starting RPCs. */
+    atomic_bool stopping;
+    /* Set by the loop thread once it has seen `stopping`: no RPC starts after this. */
+    atomic_bool draining;
+    /* Set by the loop thread once every call it started has been answered. */
+    atomic_bool done;
+    gw_metrics *metrics;           /* this thread's counters, in gw.metrics */
+} gw_thread;
+
+struct gw {
+    rpc_client *clients[GW_N_SERVICES];  /* shared by every thread (thread-safe) */
+    h2o_globalconf_t config;             /* shared, read-only once threads run */
+    gw_thread *threads;
+    size_t n_threads;
+    gw_metrics *metrics;                 /* one per thread, 64-byte aligned */
+    pthread_barrier_t started;           /* every loop thread set up, and main */
+    uint16_t port;
+};
+
+/* The thread whose loop serves req (its h2o context is embedded in the gw_thread). */
+static inline gw_thread *gw_thread_of(h2o_req_t *req)
+{
+    return H2O_STRUCT_FROM_MEMBER(gw_thread, ctx, req->conn->ctx);
+}
+
+#endif

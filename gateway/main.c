@@ -1,0 +1,160 @@
+/* gateway: the HTTP front of the checkout system (DESIGN §3).
+ *
+ * Settings: WDM_GATEWAY_PORT [8000], WDM_GATEWAY_THREADS [2], and the nng URLs of every
+ * service's replicas: WDM_STOCK_URLS, WDM_PAYMENT_URLS, WDM_ORDER_URLS (required,
+ * comma-separated). Runs until SIGTERM or SIGINT, then drains (see gateway_stop). */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "gateway.h"
+#include "handler.h"
+#include "log.h"
+#include "server.h"
+
+#define MAX_REQUEST_BODY (64 * 1024)
+/* After a stop signal, in-flight calls get this long to finish; the rest are cancelled
+ * (and answered 503). */
+#define DRAIN_MS 5000
+
+/* The process's state. Static so that what h2o keeps until exit stays reachable. */
+static gw gateway;
+
+static const char *const url_settings[GW_N_SERVICES] = {"WDM_STOCK_URLS", "WDM_PAYMENT_URLS",
+                                                        "WDM_ORDER_URLS"};
+
+/* Reads the settings into g and opens one rpc client per service.
+ * Returns 0 or a negative errno (logged). */
+static int gateway_configure(gw *g)
+{
+    int64_t port, threads;
+    int rv;
+
+    if ((rv = config_int("WDM_GATEWAY_PORT", 8000, 1, 65535, &port)) != 0 ||
+        (rv = config_int("WDM_GATEWAY_THREADS", 2, 1, 256, &threads)) != 0)
+        return rv;
+    g->port = (uint16_t)port;
+    g->n_threads = (size_t)threads;
+    for (size_t i = 0; i < GW_N_SERVICES; i++) {
+        const char *urls = config_str(url_settings[i], NULL);
+        if (urls == NULL) {
+            log_error("%s is not set", url_settings[i]);
+            return -EINVAL;
+        }
+        if ((rv = rpc_client_open(&g->clients[i], urls)) != 0) {
+            log_error("%s=%s: %s", url_settings[i], urls, strerror(-rv));
+            return rv;
+        }
+    }
+    return 0;
+}
+
+/* Builds the h2o configuration (one host, our handler at "/"), the per-thread metrics
+ * and the threads, and starts them. Returns 0 or a negative errno (logged). */
+static int gateway_start(gw *g)
+{
+    h2o_hostconf_t *host;
+    size_t size = g->n_threads * sizeof(gw_metrics);
+    int rv;
+
+    h2o_config_init(&g->config);
+    g->config.max_request_entity_size = MAX_REQUEST_BODY;
+    host = h2o_config_register_host(&g->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    gw_handler_install(h2o_config_register_path(host, "/", 0));
+
+    /* gw_metrics is 64-byte aligned, so that threads never share a cache line. */
+    if ((g->metrics = aligned_alloc(_Alignof(gw_metrics), size)) == NULL ||
+        (g->threads = calloc(g->n_threads, sizeof(gw_thread))) == NULL)
+        return -ENOMEM;
+    memset(g->metrics, 0, size);
+    for (size_t i = 0; i < g->n_threads; i++)
+        if ((rv = gw_thread_init(g, i)) != 0)
+            return rv;
+    if ((rv = pthread_barrier_init(&g->started, NULL, (unsigned)g->n_threads + 1)) != 0)
+        return -rv;
+    for (size_t i = 0; i < g->n_threads; i++)
+        if ((rv = gw_thread_start(&g->threads[i])) != 0)
+            return rv;
+    /* Until every thread has registered its receiver, none may be woken (gw_thread_stop). */
+    pthread_barrier_wait(&g->started);
+    return 0;
+}
+
+static long pending_total(gw *g)
+{
+    long n = 0;
+
+    for (size_t i = 0; i < g->n_threads; i++)
+        n += atomic_load(&g->threads[i].pending);
+    return n;
+}
+
+/* True when every thread passes test (gw_thread_draining, gw_thread_done). */
+static bool all_threads(gw *g, bool (*test)(gw_thread *))
+{
+    for (size_t i = 0; i < g->n_threads; i++)
+        if (!test(&g->threads[i]))
+            return false;
+    return true;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Stops the gateway: no new connections or RPCs; in-flight calls get DRAIN_MS to be
+ * answered; then the rpc clients close, which cancels what is left (answered 503), and
+ * the threads stop once every call is answered. The caller then exits. */
+static void gateway_stop(gw *g)
+{
+    static const struct timespec tick = {0, 10 * 1000000};
+    int64_t deadline = now_ms() + DRAIN_MS;
+
+    for (size_t i = 0; i < g->n_threads; i++)
+        gw_thread_stop(&g->threads[i]);
+    /* A thread starts no RPC once draining: only then is pending_total final. */
+    while (!all_threads(g, gw_thread_draining) ||
+           (pending_total(g) > 0 && now_ms() < deadline))
+        nanosleep(&tick, NULL);
+    for (size_t i = 0; i < GW_N_SERVICES; i++) {
+        rpc_client_close(g->clients[i]);
+        g->clients[i] = NULL;
+    }
+    while (!all_threads(g, gw_thread_done))
+        nanosleep(&tick, NULL);
+    nng_fini();
+}
+
+int main(void)
+{
+    gw *g = &gateway;
+    sigset_t stop;
+    int sig, rv;
+
+    log_init("gateway");
+    signal(SIGPIPE, SIG_IGN);
+    /* Blocked in every thread (nng's too, created from here on); main waits for them. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+    if ((rv = gateway_configure(g)) != 0 || (rv = gateway_start(g)) != 0) {
+        log_error("cannot start: %s", strerror(-rv));
+        return 1;
+    }
+    log_info("listening on port %u, %zu threads", (unsigned)g->port, g->n_threads);
+
+    sigwait(&stop, &sig);
+    log_info("%s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    gateway_stop(g);
+    log_info("stopped");
+    return 0;
+}

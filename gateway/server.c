@@ -1,0 +1,142 @@
+/* server: per-thread loop, listener and accept (see server.h). */
+#include "server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proxy.h"
+
+/* Connections accepted per wake-up of a listener, at most (others wait for the next). */
+#define ACCEPT_BATCH 64
+
+/* Opens a non-blocking TCP socket listening on 0.0.0.0:port, with SO_REUSEPORT so that
+ * every thread (and every gateway process) has its own. Returns 0 and sets *out (the
+ * caller's to close), or a negative errno. */
+static int listen_socket(uint16_t port, int *out)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
+                             .sin_addr.s_addr = htonl(INADDR_ANY)};
+    int fd, on = 1, rv;
+
+    if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+        return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, SOMAXCONN) != 0) {
+        rv = -errno;
+        close(fd);
+        return rv;
+    }
+    *out = fd;
+    return 0;
+}
+
+/* The listener is readable: hands new connections to h2o. */
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    gw_thread *t = listener->data;
+    h2o_socket_t *sock;
+
+    if (err != NULL)
+        return;
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        if ((sock = h2o_evloop_socket_accept(listener)) == NULL)
+            return;
+        h2o_accept(&t->accept_ctx, sock);
+    }
+}
+
+int gw_thread_init(gw *g, size_t index)
+{
+    gw_thread *t = &g->threads[index];
+    int rv;
+
+    t->gw = g;
+    t->index = index;
+    t->metrics = &g->metrics[index];
+    if ((rv = listen_socket(g->port, &t->listen_fd)) != 0) {
+        log_error("listen on port %u: %s", (unsigned)g->port, strerror(-rv));
+        return rv;
+    }
+    return 0;
+}
+
+/* Builds the thread's loop, context, reply receiver and listener. Loop thread. */
+static void thread_setup(gw_thread *t)
+{
+    t->loop = h2o_evloop_create();
+    h2o_context_init(&t->ctx, t->loop, &t->gw->config);
+    t->accept_ctx.ctx = &t->ctx;
+    t->accept_ctx.hosts = t->gw->config.hosts;
+    gw_proxy_init(t);
+    t->listener = h2o_evloop_socket_create(t->loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    t->listen_fd = -1; /* the socket's now */
+    t->listener->data = t;
+    h2o_socket_read_start(t->listener, on_accept);
+}
+
+/* The thread's body: serves until asked to stop, then stops accepting, tells main it
+ * starts no more RPCs, and serves on until its in-flight calls are answered (main
+ * cancels those still pending after its drain period, so this ends). Then it parks
+ * until the process exits.
+ *
+ * Nothing of h2o's is destroyed, and the thread does not return, because h2o 2.2 cannot
+ * release all it holds: it cannot close its HTTP/1 connections from outside (they stay
+ * reachable from the gw), and it keeps freed memory in thread-local recycle lists that
+ * only a live thread can reach (a returned thread's would show up as leaks). exit()
+ * closes the sockets and ends the thread. */
+static void *thread_main(void *arg)
+{
+    gw_thread *t = arg;
+
+    thread_setup(t);
+    pthread_barrier_wait(&t->gw->started);
+    while (!atomic_load(&t->stopping))
+        h2o_evloop_run(t->loop, INT32_MAX);
+
+    h2o_socket_read_stop(t->listener);
+    h2o_socket_close(t->listener);
+    t->listener = NULL;
+    h2o_context_request_shutdown(&t->ctx);
+    atomic_store(&t->draining, true);
+
+    while (atomic_load(&t->pending) > 0)
+        h2o_evloop_run(t->loop, 100);
+    /* Once more, to run the write callbacks of the last answers. */
+    h2o_evloop_run(t->loop, 0);
+    atomic_store(&t->done, true);
+    for (;;)
+        pause(); /* every signal that could end this is blocked or ignored */
+    return NULL;
+}
+
+int gw_thread_start(gw_thread *t)
+{
+    int rv;
+
+    if ((rv = pthread_create(&t->tid, NULL, thread_main, t)) != 0) {
+        log_error("pthread_create: %s", strerror(rv));
+        return -rv;
+    }
+    return 0;
+}
+
+void gw_thread_stop(gw_thread *t)
+{
+    atomic_store(&t->stopping, true);
+    h2o_multithread_send_message(&t->replies, NULL); /* wakes the loop */
+}
+
+bool gw_thread_draining(gw_thread *t)
+{
+    return atomic_load(&t->draining);
+}
+
+bool gw_thread_done(gw_thread *t)
+{
+    return atomic_load(&t->done);
+}

@@ -1,0 +1,34 @@
+/* order: the service's method and script tables, and its entry point. */
+#include "order.h"
+#include "service.h"
+
+extern const char order_create_lua[], order_add_item_lua[];
+
+store_script order_scripts[ORDER_N_SCRIPTS] = {
+    [ORDER_SCRIPT_CREATE] = {.name = "order.create",
+                             .source = order_create_lua,
+                             .idempotent = true},
+    [ORDER_SCRIPT_ADD_ITEM] = {.name = "order.add_item",
+                               .source = order_add_item_lua,
+                               .idempotent = true},
+};
+
+static const rpc_method order_methods[] = {
+    {"order.create", order_create},         {"order.find", order_find},
+    {"order.add_item", order_add_item},     {"order.checkout", order_checkout},
+    {"order.batch_init", order_batch_init},
+};
+
+int main(void)
+{
+    service_def def = {
+        .name = "order",
+        .methods = order_methods,
+        .n_methods = sizeof(order_methods) / sizeof(order_methods[0]),
+        .scripts = order_scripts,
+        .n_scripts = ORDER_N_SCRIPTS,
+        .init = order_shared_init,
+        .fini = order_shared_fini,
+    };
+    return service_main(&def);
+}

@@ -1,0 +1,125 @@
+/* order: the order methods create, find and checkout (see order.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "order.h"
+#include "service.h"
+#include "svc_check.h"
+#include "svc_script.h"
+
+void order_key(char key[ORDER_KEY_LEN], const char *id)
+{
+    snprintf(key, ORDER_KEY_LEN, ORDER_PREFIX "%s", id);
+}
+
+/* order.create: CreateOrderRequest {user_id} -> OrderIdReply. NOT_FOUND when payment
+ * does not know the user. A new, empty, unpaid order with a fresh id; a retried call
+ * answers the id of its first run. */
+void order_create(void *state, rpc_call *call)
+{
+    service_worker *w = state;
+    Wdm__CreateOrderRequest *req;
+    Wdm__OrderIdReply reply = WDM__ORDER_ID_REPLY__INIT;
+    char id[33], key[ORDER_KEY_LEN];
+    const char *keys[] = {key}, *args[] = {NULL, id};
+    const char *order_id;
+    redisReply *r = NULL;
+
+    req = (Wdm__CreateOrderRequest *)rpc_call_unpack(call, &wdm__create_order_request__descriptor);
+    if (req == NULL)
+        return;
+    if (svc_check_id(call, "user_id", req->user_id) != 0 ||
+        order_user_exists(w->shared, call, req->user_id) != 0)
+        goto out;
+    service_new_id(id);
+    order_key(key, id);
+    args[0] = req->user_id;
+    if (svc_script_run(w, call, &order_scripts[ORDER_SCRIPT_CREATE], 1, keys, 2, args, &r) != 0 ||
+        svc_reply_str(call, r, 1, &order_id) != 0)
+        goto out;
+    reply.order_id = (char *)order_id;
+    rpc_call_ok(call, &reply.base);
+out:
+    freeReplyObject(r);
+    wdm__create_order_request__free_unpacked(req, NULL);
+}
+
+/* order.find: FindOrderRequest {order_id} -> OrderReply {order_id, paid, items,
+ * user_id, total_cost}; NOT_FOUND. One HGETALL, no write. */
+void order_find(void *state, rpc_call *call)
+{
+    service_worker *w = state;
+    Wdm__FindOrderRequest *req;
+    Wdm__OrderReply reply = WDM__ORDER_REPLY__INIT;
+    Wdm__OrderLine *lines = NULL, **ptrs = NULL;
+    char key[ORDER_KEY_LEN];
+    const char *argv[] = {"HGETALL", key};
+    redisReply *r = NULL;
+    size_t room;
+    int rv;
+
+    req = (Wdm__FindOrderRequest *)rpc_call_unpack(call, &wdm__find_order_request__descriptor);
+    if (req == NULL)
+        return;
+    if (svc_check_id(call, "order_id", req->order_id) != 0)
+        goto out;
+    order_key(key, req->order_id);
+    if ((rv = store_read(w->store, &r, 2, argv, NULL)) != 0) {
+        service_fail_store(call, rv);
+        goto out;
+    }
+    room = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 + 1 : 1;
+    if ((lines = calloc(room, sizeof(*lines))) == NULL ||
+        (ptrs = calloc(room, sizeof(*ptrs))) == NULL) {
+        rpc_call_fail(call, WDM__STATUS__UNAVAILABLE, "out of memory");
+        goto out;
+    }
+    switch (order_view_parse(r, &reply, lines, ptrs)) {
+    case 0:
+        reply.order_id = req->order_id;
+        rpc_call_ok(call, &reply.base);
+        break;
+    case -ENOENT: rpc_call_fail(call, WDM__STATUS__NOT_FOUND, "order not found"); break;
+    default:
+        log_error("%s: %s is not an order", call->method, key);
+        rpc_call_fail(call, WDM__STATUS__UNAVAILABLE, "internal error");
+        break;
+    }
+out:
+    free(ptrs);
+    free(lines);
+    freeReplyObject(r);
+    wdm__find_order_request__free_unpacked(req, NULL);
+}
+
+/* order.checkout: CheckoutRequest {order_id}. Until the saga lands: NOT_FOUND for an
+ * unknown order, otherwise UNIMPLEMENTED. */
+void order_checkout(void *state, rpc_call *call)
+{
+    service_worker *w = state;
+    Wdm__CheckoutRequest *req;
+    char key[ORDER_KEY_LEN];
+    const char *argv[] = {"EXISTS", key};
+    redisReply *r = NULL;
+    int rv;
+
+    req = (Wdm__CheckoutRequest *)rpc_call_unpack(call, &wdm__checkout_request__descriptor);
+    if (req == NULL)
+        return;
+    if (svc_check_id(call, "order_id", req->order_id) != 0)
+        goto out;
+    order_key(key, req->order_id);
+    if ((rv = store_read(w->store, &r, 2, argv, NULL)) != 0) {
+        service_fail_store(call, rv);
+        goto out;
+    }
+    if (r->type != REDIS_REPLY_INTEGER || r->integer == 0)
+        rpc_call_fail(call, WDM__STATUS__NOT_FOUND, "order not found");
+    else
+        rpc_call_fail(call, WDM__STATUS__UNIMPLEMENTED, "checkout saga not implemented yet");
+out:
+    freeReplyObject(r);
+    wdm__checkout_request__free_unpacked(req, NULL);
+}
