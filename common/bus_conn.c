@@ -114,6 +114,9 @@ int bus_conn_open(bus_conn *c, const bus_config *cfg, const char *own_queue)
         free(url);
         return -EINVAL;
     }
+    /* "amqp://h:p/" leaves an empty vhost; it means the default one, "/". */
+    if (info.vhost == NULL || info.vhost[0] == '\0')
+        info.vhost = "/";
     if ((c->amqp = amqp_new_connection()) == NULL) {
         free(url);
         return -ENOMEM;
@@ -295,6 +298,8 @@ void bus_outbox_free(bus_outbox *o)
 
 int bus_outbox_move(bus_outbox *dst, bus_outbox *src)
 {
+    if (src->n == 0)
+        return 0;
     if (dst->n + src->n > dst->cap) {
         size_t cap = dst->n + src->n + 16;
         bus_msg *grown = realloc(dst->msgs, cap * sizeof(*grown));

@@ -115,14 +115,18 @@ static int client_decode(nng_msg *msg, Wdm__RpcReply **reply)
     return *reply ? 0 : -EPROTO;
 }
 
-/* Ends an asynchronous call: reports to its owner, then releases the context and aio
- * (nng_aio_reap: we are inside the aio's own callback). */
+/* Ends an asynchronous call: releases the context and aio (nng_aio_reap: we are inside
+ * the aio's own callback), then reports to its owner, so that nothing of the call is
+ * left once its owner knows it ended. */
 static void pending_finish(rpc_pending *p, int rv, Wdm__RpcReply *reply)
 {
-    p->done(p->arg, rv, reply);
+    rpc_done_fn done = p->done;
+    void *arg = p->arg;
+
     nng_ctx_close(p->ctx);
     nng_aio_reap(p->aio);
     free(p);
+    done(arg, rv, reply);
 }
 
 /* The aio callback, on an nng thread: first the send completes, then the receive. */

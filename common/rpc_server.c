@@ -93,17 +93,41 @@ static void server_dispatch(rpc_worker *w, rpc_call *call)
     rpc_call_fail(call, WDM__STATUS__INVALID_ARGUMENT, "unknown method %.64s", call->method);
 }
 
-/* Turns one request message into its reply, in place: `msg` keeps its nng header (the
- * routing back to the requester) and gets the packed RpcReply as body.
- * Returns 0, or -ENOMEM (msg then still holds the request, and must be dropped). */
-static int server_handle(rpc_worker *w, nng_msg *msg)
+/* Replaces the body of msg with the packed RpcReply of the answered call.
+ * Returns 0, or -ENOMEM (msg unchanged). */
+static int server_pack_reply(const rpc_call *call, nng_msg *msg)
 {
-    rpc_call call = {.status = WDM__STATUS__UNAVAILABLE};
     Wdm__RpcReply reply = WDM__RPC_REPLY__INIT;
-    Wdm__RpcRequest *req;
-    uint8_t *out = NULL;
+    uint8_t *out;
     size_t len;
     int rv = 0;
+
+    reply.status = call->status;
+    if (call->status == WDM__STATUS__OK) {
+        reply.payload.data = call->reply;
+        reply.payload.len = call->reply_len;
+    } else {
+        reply.error = (char *)call->error;
+    }
+    len = wdm__rpc_reply__get_packed_size(&reply);
+    if ((out = malloc(len ? len : 1)) == NULL)
+        return -ENOMEM;
+    wdm__rpc_reply__pack(&reply, out);
+    nng_msg_clear(msg);
+    if (nng_msg_append(msg, out, len) != 0)
+        rv = -ENOMEM;
+    free(out);
+    return rv;
+}
+
+/* Turns one request message into its reply, in place (the body becomes the packed
+ * RpcReply). Returns 0; 1 when the handler deferred the answer (msg is then freed);
+ * or -ENOMEM (msg then still holds the request, and must be dropped). */
+static int server_handle(rpc_worker *w, nng_msg *msg)
+{
+    rpc_call call = {.status = WDM__STATUS__UNAVAILABLE, .worker = w};
+    Wdm__RpcRequest *req;
+    int rv;
 
     snprintf(call.error, sizeof(call.error), "no answer");
     req = wdm__rpc_request__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
@@ -116,25 +140,12 @@ static int server_handle(rpc_worker *w, nng_msg *msg)
         call.payload = req->payload;
         server_dispatch(w, &call);
     }
-
-    reply.status = call.status;
-    if (call.status == WDM__STATUS__OK) {
-        reply.payload.data = call.reply;
-        reply.payload.len = call.reply_len;
+    if (call.deferred) {
+        nng_msg_free(msg);
+        rv = 1;
     } else {
-        reply.error = call.error;
+        rv = server_pack_reply(&call, msg);
     }
-    len = wdm__rpc_reply__get_packed_size(&reply);
-    if ((out = malloc(len ? len : 1)) == NULL) {
-        rv = -ENOMEM;
-        goto done;
-    }
-    wdm__rpc_reply__pack(&reply, out);
-    nng_msg_clear(msg);
-    if (nng_msg_append(msg, out, len) != 0)
-        rv = -ENOMEM;
-done:
-    free(out);
     free(call.reply);
     if (req != NULL)
         wdm__rpc_request__free_unpacked(req, NULL);
@@ -157,9 +168,11 @@ static void *server_worker_main(void *arg)
             continue;
         }
         msg = nng_aio_get_msg(w->aio);
-        if (server_handle(w, msg) != 0) {
-            log_error("rpc: out of memory answering a request; dropped");
-            nng_msg_free(msg);
+        if ((rv = server_handle(w, msg)) != 0) {
+            if (rv < 0) {
+                log_error("rpc: out of memory answering a request; dropped");
+                nng_msg_free(msg);
+            }
             continue;
         }
         nng_aio_set_msg(w->aio, msg);
@@ -170,6 +183,88 @@ static void *server_worker_main(void *arg)
             nng_msg_free(nng_aio_get_msg(w->aio));
     }
     return NULL;
+}
+
+/* ---- deferred answers ---- */
+
+struct rpc_deferred {
+    nng_ctx ctx;    /* the context the request came in on: the way back */
+    nng_aio *aio;
+    rpc_call call;  /* status, error and reply of the answer */
+};
+
+/* The send of a deferred answer finished (on an nng thread): release everything. */
+static void deferred_sent_cb(void *arg)
+{
+    rpc_deferred *d = arg;
+
+    /* A failed send leaves the message ours; the requester will re-send. */
+    if (nng_aio_result(d->aio) != 0)
+        nng_msg_free(nng_aio_get_msg(d->aio));
+    nng_ctx_close(d->ctx);
+    free(d->call.reply);
+    nng_aio_reap(d->aio);
+    free(d);
+}
+
+rpc_deferred *rpc_call_defer(rpc_call *call)
+{
+    rpc_worker *w = call->worker;
+    rpc_deferred *d;
+    nng_ctx fresh;
+
+    if ((d = calloc(1, sizeof(*d))) == NULL)
+        return NULL;
+    if (nng_aio_alloc(&d->aio, deferred_sent_cb, d) != 0)
+        goto fail;
+    /* The worker keeps serving on a fresh context; the old one waits for the answer. */
+    if (nng_ctx_open(&fresh, w->srv->sock) != 0) {
+        nng_aio_free(d->aio);
+        goto fail;
+    }
+    d->ctx = w->ctx;
+    w->ctx = fresh;
+    call->deferred = true;
+    return d;
+fail:
+    free(d);
+    return NULL;
+}
+
+/* Sends the answer in d->call and lets deferred_sent_cb free d. */
+static void deferred_send(rpc_deferred *d)
+{
+    nng_msg *msg = NULL;
+
+    if (nng_msg_alloc(&msg, 0) != 0 || server_pack_reply(&d->call, msg) != 0) {
+        log_error("rpc: out of memory sending a deferred answer; dropped");
+        if (msg != NULL)
+            nng_msg_free(msg);
+        nng_ctx_close(d->ctx);
+        free(d->call.reply);
+        nng_aio_free(d->aio);
+        free(d);
+        return;
+    }
+    nng_aio_set_msg(d->aio, msg);
+    nng_ctx_send(d->ctx, d->aio);
+}
+
+void rpc_deferred_ok(rpc_deferred *d, const ProtobufCMessage *msg)
+{
+    rpc_call_ok(&d->call, msg);
+    deferred_send(d);
+}
+
+void rpc_deferred_fail(rpc_deferred *d, Wdm__Status status, const char *fmt, ...)
+{
+    va_list ap;
+
+    d->call.status = status;
+    va_start(ap, fmt);
+    vsnprintf(d->call.error, sizeof(d->call.error), fmt, ap);
+    va_end(ap);
+    deferred_send(d);
 }
 
 int rpc_server_start(rpc_server **out, const rpc_server_config *cfg)

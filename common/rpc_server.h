@@ -10,6 +10,7 @@
 #ifndef WDM_RPC_SERVER_H
 #define WDM_RPC_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,8 @@ typedef struct rpc_call {
     char error[256];
     uint8_t *reply;                /* owned by the call; freed by the server */
     size_t reply_len;
+    struct rpc_worker *worker;     /* the server's, for rpc_call_defer */
+    bool deferred;
 } rpc_call;
 
 /* A method handler. `state` is the worker's state (from worker_init). It must set the
@@ -68,5 +71,22 @@ void rpc_call_fail(rpc_call *call, Wdm__Status status, const char *fmt, ...)
 /* Unpacks the request payload as `desc`. On malformed bytes answers INVALID_ARGUMENT and
  * returns NULL. The message is the caller's: free it with protobuf_c_message_free_unpacked. */
 ProtobufCMessage *rpc_call_unpack(rpc_call *call, const ProtobufCMessageDescriptor *desc);
+
+/* A reply to be given later, from any thread (see rpc_call_defer). */
+typedef struct rpc_deferred rpc_deferred;
+
+/* Takes the answer of `call` out of the handler: when the handler returns, its worker
+ * goes on with the next request, and the answer is sent later with rpc_deferred_ok or
+ * rpc_deferred_fail, exactly once, from any thread. So a request that waits for an
+ * event (a checkout) holds no thread. Returns the handle, or NULL when the call cannot
+ * be deferred (out of resources): the handler must then answer the call itself. */
+rpc_deferred *rpc_call_defer(rpc_call *call);
+
+/* Answers a deferred call OK with msg packed (msg stays the caller's), and frees d. */
+void rpc_deferred_ok(rpc_deferred *d, const ProtobufCMessage *msg);
+
+/* Answers a deferred call with a failure status, and frees d. */
+void rpc_deferred_fail(rpc_deferred *d, Wdm__Status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,12 @@ typedef struct service_ctx {
     const service_def *def;
     store_config store_cfg;
     void *shared;
+    bus_config bus_cfg;
+    bus_consumer *consumer;
+    service_worker *bus_worker;
+    pthread_t ticker;
+    service_worker *tick_worker;
+    atomic_bool stopping;
 } service_ctx;
 
 static void random_bytes(void *buf, size_t len)
@@ -130,6 +137,83 @@ static void service_worker_fini(void *state)
     free(w);
 }
 
+/* bus_batch_fn for the service's consumer: hands the batch to def->on_bus. */
+static int service_bus_batch(void *arg, const bus_delivery *d, size_t n, bus_outbox *out)
+{
+    service_ctx *ctx = arg;
+    return ctx->def->on_bus(ctx->bus_worker, d, n, out);
+}
+
+/* Starts the saga bus consumer when the service has one. Returns 0 or a negative error. */
+static int service_bus_start(service_ctx *ctx)
+{
+    char queue[BUS_QUEUE_MAX];
+    void *state;
+    int rv;
+
+    if (ctx->def->on_bus == NULL)
+        return 0;
+    if ((rv = bus_config_read(&ctx->bus_cfg)) != 0 ||
+        (rv = ctx->def->bus_queue(ctx->shared, queue, sizeof(queue))) != 0)
+        return rv;
+    if ((rv = service_worker_init(ctx, -1, &state)) != 0)
+        return rv;
+    ctx->bus_worker = state;
+    if ((rv = bus_consumer_start(&ctx->consumer, &ctx->bus_cfg, queue, service_bus_batch, ctx)) != 0) {
+        service_worker_fini(ctx->bus_worker);
+        ctx->bus_worker = NULL;
+    }
+    return rv;
+}
+
+static void service_bus_stop(service_ctx *ctx)
+{
+    if (ctx->consumer == NULL)
+        return;
+    bus_consumer_stop(ctx->consumer);
+    service_worker_fini(ctx->bus_worker);
+}
+
+static void *service_tick_main(void *arg)
+{
+    service_ctx *ctx = arg;
+    struct timespec period = {ctx->def->tick_ms / 1000, (long)(ctx->def->tick_ms % 1000) * 1000000L};
+
+    while (!atomic_load(&ctx->stopping)) {
+        nanosleep(&period, NULL);
+        ctx->def->tick(ctx->tick_worker);
+    }
+    return NULL;
+}
+
+/* Starts the tick thread when the service has one. Returns 0 or a negative error. */
+static int service_tick_start(service_ctx *ctx)
+{
+    void *state;
+    int rv;
+
+    if (ctx->def->tick == NULL)
+        return 0;
+    if ((rv = service_worker_init(ctx, -1, &state)) != 0)
+        return rv;
+    ctx->tick_worker = state;
+    if (pthread_create(&ctx->ticker, NULL, service_tick_main, ctx) != 0) {
+        service_worker_fini(ctx->tick_worker);
+        ctx->tick_worker = NULL;
+        return -EAGAIN;
+    }
+    return 0;
+}
+
+static void service_tick_stop(service_ctx *ctx)
+{
+    if (ctx->tick_worker == NULL)
+        return;
+    atomic_store(&ctx->stopping, true);
+    pthread_join(ctx->ticker, NULL);
+    service_worker_fini(ctx->tick_worker);
+}
+
 /* Reads the store settings; returns 0 or -EINVAL. */
 static int service_read_config(service_ctx *ctx, int64_t *workers, const char **listen)
 {
@@ -200,10 +284,18 @@ int service_main(const service_def *def)
         log_error("cannot start rpc server on %s: %s", listen, strerror(-rv));
         goto out;
     }
+    if ((rv = service_bus_start(&ctx)) != 0 || (rv = service_tick_start(&ctx)) != 0) {
+        log_error("cannot start the bus consumer or the ticker: %s", strerror(-rv));
+        service_bus_stop(&ctx);
+        rpc_server_stop(srv);
+        goto out;
+    }
     log_info("serving %s on %s with %d workers (Redis group %s)", def->name, listen, cfg.workers,
              ctx.store_cfg.master_name);
     sigwait(&sigs, &sig);
     log_info("signal %d: stopping", sig);
+    service_tick_stop(&ctx);
+    service_bus_stop(&ctx);
     rpc_server_stop(srv);
 out:
     if (def->fini)

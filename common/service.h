@@ -3,13 +3,15 @@
  * service_main reads the common settings (WDM_LISTEN_URL, WDM_WORKERS, WDM_SENTINELS,
  * WDM_REDIS_MASTER, WDM_REDIS_PASSWORD, WDM_WAIT_TIMEOUT_MS, WDM_RETRY_DEADLINE_MS),
  * gives every rpc worker its own store connection, serves the service's methods plus
- * "<name>.health", and runs until SIGTERM or SIGINT. */
+ * "<name>.health", optionally consumes a queue of the saga bus (WDM_RABBITMQ_URL and the
+ * other bus settings, see bus.h), and runs until SIGTERM or SIGINT. */
 #ifndef WDM_SERVICE_H
 #define WDM_SERVICE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bus.h"
 #include "rpc_server.h"
 #include "store.h"
 
@@ -30,6 +32,16 @@ typedef struct service_def {
      * the workers start and destroyed after they stop. Returns 0 or a negative error. */
     int (*init)(void **shared);
     void (*fini)(void *shared);
+    /* Optional saga bus consumer. When on_bus is set, one thread with a service_worker
+     * of its own (its own store) consumes the queue that bus_queue names (writing the
+     * name into buf; 0 or a negative error) and hands each batch to on_bus, with the
+     * contract of bus_batch_fn: return 0 once every delivery's effect is durable. */
+    int (*bus_queue)(void *shared, char *buf, size_t size);
+    int (*on_bus)(service_worker *w, const bus_delivery *d, size_t n, bus_outbox *out);
+    /* Optional periodic work: tick runs every tick_ms on a thread with a service_worker
+     * of its own, from start-up until the service stops. */
+    void (*tick)(service_worker *w);
+    int tick_ms;
 } service_def;
 
 /* Runs the service; returns the process exit status. */

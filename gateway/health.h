@@ -1,6 +1,7 @@
 /* health: GET /health. 200 {"status": "ok"} when every service answers its
- * "<service>.health" RPC with OK within HEALTH_TIMEOUT_MS; else 503 naming the services
- * that did not. */
+ * "<service>.health" RPC with OK within HEALTH_TIMEOUT_MS (health.c); else 503 naming
+ * the services that did not. There is no protobuf message for the success: it is JSON
+ * whatever the Accept header (the 503 follows it, as every error does). */
 #ifndef GW_HEALTH_H
 #define GW_HEALTH_H
 

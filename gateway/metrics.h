@@ -1,8 +1,9 @@
 /* metrics: the gateway's request counters, rendered as Prometheus text (GET /metrics).
  *
  * Every loop thread owns one gw_metrics and is its only writer (relaxed atomics, no
- * locks); a scrape sums every thread's counters. Counted: answers by route and HTTP
- * status, and the total time to answer, by route. Pure: no I/O, no h2o. */
+ * locks); a scrape sums every thread's counters. Counted: the gateway's answers by route
+ * and HTTP status (not those h2o gives by itself: 413, malformed HTTP), and the total
+ * time to answer, by route. Pure: no I/O, no h2o. */
 #ifndef GW_METRICS_H
 #define GW_METRICS_H
 

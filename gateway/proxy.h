@@ -62,8 +62,8 @@ struct gw_call {
 /* Starts the n legs of a call for req, on req's loop thread. key/key_ttl_s are the
  * idempotency key sent with every leg (key NULL for reads). A leg that cannot be sent
  * counts as reported with its error; if none can be, finish runs before this returns.
- * Returns 0 (finish will run, or req will have gone), or -ENOMEM when nothing was
- * started (the caller answers req). */
+ * Returns 0 (finish will run, or req will have gone), or -ENOMEM (or -EINVAL for a bad
+ * n) when nothing was started: the caller answers req. */
 int gw_call_start(h2o_req_t *req, const gw_leg_spec *legs, size_t n, const char *key,
                   uint32_t key_ttl_s, gw_finish_fn finish, const void *arg);
 

@@ -16,13 +16,14 @@ typedef struct status_info {
     const char *text;  /* default error text */
 } status_info;
 
+/* statuses[0] also stands for any status not listed (we never answer one). */
 static const status_info statuses[] = {
+    {500, "Internal Server Error", "internal error"},
     {200, "OK", ""},
     {400, "Bad Request", "invalid argument"},
     {404, "Not Found", "not found"},
     {405, "Method Not Allowed", "method not allowed"},
     {409, "Conflict", "conflict"},
-    {500, "Internal Server Error", "internal error"},
     {501, "Not Implemented", "not implemented"},
     {503, "Service Unavailable", "service unavailable"},
 };
@@ -32,7 +33,7 @@ static const status_info *status_find(int http)
     for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
         if (statuses[i].http == http)
             return &statuses[i];
-    return &statuses[5]; /* 500: a status we never answer */
+    return &statuses[0];
 }
 
 bool gw_wants_protobuf(const h2o_req_t *req)

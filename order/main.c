@@ -1,8 +1,10 @@
 /* order: the service's method and script tables, and its entry point. */
 #include "order.h"
+#include "saga.h"
 #include "service.h"
 
-extern const char order_create_lua[], order_add_item_lua[];
+extern const char order_create_lua[], order_add_item_lua[], order_checkout_begin_lua[],
+    order_saga_step_lua[], order_saga_states_lua[];
 
 store_script order_scripts[ORDER_N_SCRIPTS] = {
     [ORDER_SCRIPT_CREATE] = {.name = "order.create",
@@ -11,6 +13,11 @@ store_script order_scripts[ORDER_N_SCRIPTS] = {
     [ORDER_SCRIPT_ADD_ITEM] = {.name = "order.add_item",
                                .source = order_add_item_lua,
                                .idempotent = true},
+    /* The saga's scripts carry their own idempotency: the order's state (saga.h). */
+    [ORDER_SCRIPT_CHECKOUT_BEGIN] = {.name = "order.checkout_begin",
+                                     .source = order_checkout_begin_lua},
+    [ORDER_SCRIPT_SAGA_STEP] = {.name = "order.saga_step", .source = order_saga_step_lua},
+    [ORDER_SCRIPT_SAGA_STATES] = {.name = "order.saga_states", .source = order_saga_states_lua},
 };
 
 static const rpc_method order_methods[] = {
@@ -29,6 +36,10 @@ int main(void)
         .n_scripts = ORDER_N_SCRIPTS,
         .init = order_shared_init,
         .fini = order_shared_fini,
+        .bus_queue = order_saga_queue,
+        .on_bus = order_saga_events,
+        .tick = order_saga_tick,
+        .tick_ms = 20,
     };
     return service_main(&def);
 }

@@ -1,4 +1,4 @@
-/* order: the order methods create, find and checkout (see order.h). */
+/* order: the order methods create and find (see order.h; checkout: checkout.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,34 +92,4 @@ out:
     free(lines);
     freeReplyObject(r);
     wdm__find_order_request__free_unpacked(req, NULL);
-}
-
-/* order.checkout: CheckoutRequest {order_id}. Until the saga lands: NOT_FOUND for an
- * unknown order, otherwise UNIMPLEMENTED. */
-void order_checkout(void *state, rpc_call *call)
-{
-    service_worker *w = state;
-    Wdm__CheckoutRequest *req;
-    char key[ORDER_KEY_LEN];
-    const char *argv[] = {"EXISTS", key};
-    redisReply *r = NULL;
-    int rv;
-
-    req = (Wdm__CheckoutRequest *)rpc_call_unpack(call, &wdm__checkout_request__descriptor);
-    if (req == NULL)
-        return;
-    if (svc_check_id(call, "order_id", req->order_id) != 0)
-        goto out;
-    order_key(key, req->order_id);
-    if ((rv = store_read(w->store, &r, 2, argv, NULL)) != 0) {
-        service_fail_store(call, rv);
-        goto out;
-    }
-    if (r->type != REDIS_REPLY_INTEGER || r->integer == 0)
-        rpc_call_fail(call, WDM__STATUS__NOT_FOUND, "order not found");
-    else
-        rpc_call_fail(call, WDM__STATUS__UNIMPLEMENTED, "checkout saga not implemented yet");
-out:
-    freeReplyObject(r);
-    wdm__checkout_request__free_unpacked(req, NULL);
 }

@@ -10,7 +10,8 @@
  *         i:<item>   the quantity of that item (one line per item; quantities summed)
  *     idem:order.<method>:<key>   a write's idempotency record (its JSON reply), expires
  *
- * Every write is one idempotent Lua script (order/<method>.lua); reads are one command.
+ * Every write is one Lua script (order/<method>.lua); reads are one command. Checkout
+ * runs the saga (saga.h).
  * Item prices and users are asked from stock and payment over rpc (peers.c). */
 #ifndef WDM_ORDER_H
 #define WDM_ORDER_H
@@ -22,6 +23,7 @@
 #include "api.pb-c.h"
 #include "rpc_client.h"
 #include "rpc_server.h"
+#include "saga.h"
 #include "store.h"
 
 #define ORDER_PREFIX      "order:"
@@ -38,10 +40,18 @@ typedef struct order_shared {
     rpc_client *stock;       /* WDM_STOCK_URLS */
     rpc_client *payment;     /* WDM_PAYMENT_URLS */
     nng_duration timeout_ms; /* WDM_RPC_TIMEOUT_MS, per call */
+    order_saga saga;         /* the checkout saga orchestrator (saga.h) */
 } order_shared;
 
 /* The service's scripts, indexes into order_scripts (main.c). */
-enum order_script_index { ORDER_SCRIPT_CREATE, ORDER_SCRIPT_ADD_ITEM, ORDER_N_SCRIPTS };
+enum order_script_index {
+    ORDER_SCRIPT_CREATE,
+    ORDER_SCRIPT_ADD_ITEM,
+    ORDER_SCRIPT_CHECKOUT_BEGIN,
+    ORDER_SCRIPT_SAGA_STEP,
+    ORDER_SCRIPT_SAGA_STATES,
+    ORDER_N_SCRIPTS
+};
 
 extern store_script order_scripts[ORDER_N_SCRIPTS];
 

@@ -30,8 +30,12 @@ int order_shared_init(void **shared)
         goto fail;
     if ((rv = rpc_client_open(&sh->payment, payment_urls)) != 0)
         goto fail_stock;
+    if ((rv = order_saga_init(&sh->saga)) != 0)
+        goto fail_payment;
     *shared = sh;
     return 0;
+fail_payment:
+    rpc_client_close(sh->payment);
 fail_stock:
     rpc_client_close(sh->stock);
 fail:
@@ -45,6 +49,7 @@ void order_shared_fini(void *shared)
 
     if (sh == NULL)
         return;
+    order_saga_fini(&sh->saga);
     rpc_client_close(sh->payment);
     rpc_client_close(sh->stock);
     free(sh);

@@ -2,7 +2,8 @@
 #include "payment.h"
 #include "service.h"
 
-extern const char payment_create_user_lua[], payment_add_funds_lua[], payment_pay_lua[];
+extern const char payment_create_user_lua[], payment_add_funds_lua[], payment_pay_lua[],
+    payment_charge_lua[], payment_refund_lua[];
 
 store_script payment_scripts[PAYMENT_N_SCRIPTS] = {
     [PAYMENT_SCRIPT_CREATE_USER] = {.name = "payment.create_user",
@@ -12,6 +13,9 @@ store_script payment_scripts[PAYMENT_N_SCRIPTS] = {
                                   .source = payment_add_funds_lua,
                                   .idempotent = true},
     [PAYMENT_SCRIPT_PAY] = {.name = "payment.pay", .source = payment_pay_lua, .idempotent = true},
+    /* The saga's scripts: their saga record is their idempotency. */
+    [PAYMENT_SCRIPT_CHARGE] = {.name = "payment.saga_charge", .source = payment_charge_lua},
+    [PAYMENT_SCRIPT_REFUND] = {.name = "payment.saga_refund", .source = payment_refund_lua},
 };
 
 static const rpc_method payment_methods[] = {
@@ -19,6 +23,12 @@ static const rpc_method payment_methods[] = {
     {"payment.add_funds", payment_add_funds},     {"payment.pay", payment_pay},
     {"payment.batch_init", payment_batch_init},
 };
+
+/* service_def.init: the saga participant's state. */
+static int payment_init(void **shared)
+{
+    return svc_saga_init(shared, &payment_saga);
+}
 
 int main(void)
 {
@@ -28,6 +38,10 @@ int main(void)
         .n_methods = sizeof(payment_methods) / sizeof(payment_methods[0]),
         .scripts = payment_scripts,
         .n_scripts = PAYMENT_N_SCRIPTS,
+        .init = payment_init,
+        .fini = svc_saga_fini,
+        .bus_queue = svc_saga_bus_queue,
+        .on_bus = svc_saga_on_bus,
     };
     return service_main(&def);
 }

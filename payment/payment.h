@@ -3,13 +3,19 @@
  * Data in the payment Redis group:
  *     user:<id>                     string: the user's credit, a decimal integer in [0, 2^53]
  *     idem:payment.<method>:<key>   a write's idempotency record (its JSON reply), expires
+ *     saga:<S>:payment              hash: checkout saga S's record {state, user, amount,
+ *                                   reason} (saga.c, charge.lua), expires
  *
- * Every write is one idempotent Lua script (payment/<method>.lua); reads are one command. */
+ * Every write is one idempotent Lua script (payment/<method>.lua); reads are one command.
+ * The saga participant (saga.c) takes CHARGE and REFUND commands from the bus, each
+ * applied by one script atomic with the saga's record (not wrapped: the record is the
+ * idempotency). */
 #ifndef WDM_PAYMENT_H
 #define WDM_PAYMENT_H
 
 #include "rpc_server.h"
 #include "store.h"
+#include "svc_saga.h"
 
 #define PAYMENT_USER_PREFIX "user:"
 /* The prefix, an id of up to WDM_ID_MAX characters (or a batch index), and NUL. */
@@ -20,6 +26,8 @@ enum payment_script_index {
     PAYMENT_SCRIPT_CREATE_USER,
     PAYMENT_SCRIPT_ADD_FUNDS,
     PAYMENT_SCRIPT_PAY,
+    PAYMENT_SCRIPT_CHARGE,
+    PAYMENT_SCRIPT_REFUND,
     PAYMENT_N_SCRIPTS
 };
 
@@ -31,5 +39,8 @@ void payment_find_user(void *state, rpc_call *call);
 void payment_add_funds(void *state, rpc_call *call);
 void payment_pay(void *state, rpc_call *call);
 void payment_batch_init(void *state, rpc_call *call);
+
+/* The saga participant: CHARGE and REFUND (saga.c). */
+extern const svc_saga_participant payment_saga;
 
 #endif

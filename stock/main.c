@@ -2,7 +2,8 @@
 #include "service.h"
 #include "stock.h"
 
-extern const char stock_create_item_lua[], stock_add_lua[], stock_subtract_lua[];
+extern const char stock_create_item_lua[], stock_add_lua[], stock_subtract_lua[],
+    stock_reserve_lua[], stock_release_lua[];
 
 store_script stock_scripts[STOCK_N_SCRIPTS] = {
     [STOCK_SCRIPT_CREATE_ITEM] = {.name = "stock.create_item",
@@ -12,6 +13,9 @@ store_script stock_scripts[STOCK_N_SCRIPTS] = {
     [STOCK_SCRIPT_SUBTRACT] = {.name = "stock.subtract",
                                .source = stock_subtract_lua,
                                .idempotent = true},
+    /* The saga's scripts: their saga record is their idempotency. */
+    [STOCK_SCRIPT_RESERVE] = {.name = "stock.saga_reserve", .source = stock_reserve_lua},
+    [STOCK_SCRIPT_RELEASE] = {.name = "stock.saga_release", .source = stock_release_lua},
 };
 
 static const rpc_method stock_methods[] = {
@@ -22,6 +26,12 @@ static const rpc_method stock_methods[] = {
     {"stock.batch_init", stock_batch_init},
 };
 
+/* service_def.init: the saga participant's state. */
+static int stock_init(void **shared)
+{
+    return svc_saga_init(shared, &stock_saga);
+}
+
 int main(void)
 {
     service_def def = {
@@ -30,6 +40,10 @@ int main(void)
         .n_methods = sizeof(stock_methods) / sizeof(stock_methods[0]),
         .scripts = stock_scripts,
         .n_scripts = STOCK_N_SCRIPTS,
+        .init = stock_init,
+        .fini = svc_saga_fini,
+        .bus_queue = svc_saga_bus_queue,
+        .on_bus = svc_saga_on_bus,
     };
     return service_main(&def);
 }

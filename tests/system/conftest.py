@@ -12,10 +12,19 @@ Environment:
   WDM_TEST_RABBITMQ_PORT, WDM_TEST_RABBITMQ_MGMT_PORT   (default 17672, 17673)
   WDM_TEST_UP_TIMEOUT     seconds `up` may take (default 240)
   WDM_TEST_KEEP_RUN_DIR=1 keep the launcher's output and a copy of the logs (not the data)
+  WDM_TEST_VARIANT        the build's variant (tests/run: plain, asan); only shown in reports
+
+Sanitizers: `up` gets ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 and
+UBSAN_OPTIONS=print_stacktrace=1 unless they are set already. At the end the topology is
+stopped (`down`: TERM, so LeakSanitizer runs as each service exits), every log in the run
+dir's logs/ is scanned for sanitizer reports, and only then is the run dir purged. A
+report, or one of our programs that had to be KILLed because it ignored TERM, fails the
+session (exit status 1) with the excerpt printed and the logs kept.
 """
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import socket
@@ -56,6 +65,56 @@ def _tail(path, n=60):
     return "\n".join(lines[-n:])
 
 
+# A sanitizer report starts with one of these lines (ASan/LSan: "==pid==ERROR: ...";
+# UBSan: "file:line:col: runtime error: ..."; UBSan's own summary line).
+SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
+                          r"SUMMARY: UndefinedBehaviorSanitizer")
+# Our programs (pidfile names) that `down` may have had to KILL: then no leak check ran.
+OUR_PROGRAMS_RE = re.compile(r"^(gateway|order-\d+|stock-\d+|payment-\d+) \(pid \d+\) ignored TERM")
+EXCERPT_LINES = 60
+MAX_REPORTS_PER_LOG = 3
+
+# Problems found after the topology stopped; pytest_sessionfinish fails the session on them.
+SESSION_PROBLEMS = []
+
+
+def scan_sanitizer_reports(log_dir):
+    """[(log path, excerpt)] of every sanitizer report in the logs under log_dir."""
+    found = []
+    for path in sorted(Path(log_dir).rglob("*")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        try:
+            lines = path.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        n = 0
+        i = 0
+        while i < len(lines) and n < MAX_REPORTS_PER_LOG:
+            if not SANITIZER_RE.search(lines[i]):
+                i += 1
+                continue
+            start = i
+            if start > 0 and lines[start - 1].startswith("====="):
+                start -= 1          # ASan's "=================" rule above its ERROR line
+            end = min(len(lines), start + EXCERPT_LINES)
+            for j in range(i + 1, end):     # a report ends with its SUMMARY line
+                if lines[j].startswith("SUMMARY: "):
+                    end = j + 1
+                    break
+            if lines[i].startswith("SUMMARY: "):
+                end = i + 1                 # a lone UBSan summary after its runtime error
+            excerpt = "\n".join(lines[start:end])
+            if end - start >= EXCERPT_LINES:
+                excerpt += "\n[...]"
+            found.append((str(path), f"lines {start + 1}-{end}:\n{excerpt}"))
+            n += 1
+            i = end
+        if n == MAX_REPORTS_PER_LOG and any(SANITIZER_RE.search(ln) for ln in lines[i:]):
+            found.append((str(path), "(more reports follow in this log)"))
+    return found
+
+
 def _wait_health(url, timeout):
     deadline = time.monotonic() + timeout
     last = None
@@ -90,6 +149,9 @@ class Topology:
             "WDM_SKIP_BUILD": "1",
             "WDM_BUILD_DIR": os.environ["WDM_BUILD_DIR"],
         })
+        # Passed through `up` to every process; only the sanitizer builds read them.
+        self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        self.env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         self.started = False
         self.stopped = False
         self.down_failed = None
@@ -125,29 +187,55 @@ class Topology:
                             ignore=shutil.ignore_patterns("data", "*.sock", "*.rdb", "*.aof"),
                             ignore_dangling_symlinks=True)
 
+    def _launcher(self, args, log_path):
+        """Runs infra/local/<args>; returns None or why it failed."""
+        try:
+            with open(log_path, "ab") as log:
+                rc = subprocess.run([str(LAUNCHER / args[0])] + args[1:], cwd=REPO, env=self.env, stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=180).returncode
+        except subprocess.TimeoutExpired:
+            return f"infra/local/{' '.join(args)} timed out:\n{_tail(log_path)}"
+        if rc != 0:
+            return f"infra/local/{' '.join(args)} exited {rc}:\n{_tail(log_path)}"
+        return None
+
     def down(self):
+        """Stops the topology (TERM, so the sanitizers report at exit), scans the logs for
+        sanitizer reports, then purges the run dir (unless something is worth keeping)."""
         if self.stopped or not self.started:
             return
         self.stopped = True
-        if os.environ.get("WDM_TEST_KEEP_RUN_DIR"):
+        self.down_failed = self._launcher(["down"], self.down_log)
+        problems = []
+        variant = os.environ.get("WDM_TEST_VARIANT", "")
+        tag = f" ({variant} build)" if variant else ""
+        for path, excerpt in scan_sanitizer_reports(self.run_dir / "logs"):
+            problems.append(f"sanitizer report{tag} in {path}, {excerpt}")
+        try:
+            killed = [ln for ln in Path(self.down_log).read_text(errors="replace").splitlines()
+                      if OUR_PROGRAMS_RE.match(ln)]
+        except OSError:
+            killed = []
+        for ln in killed:
+            problems.append(f"infra/local/down{tag}: {ln} (it must exit on TERM; its leak check did not run)")
+        keep = bool(problems) or self.down_failed or os.environ.get("WDM_TEST_KEEP_RUN_DIR")
+        if keep:
             try:
                 self.save_logs()
             except (OSError, shutil.Error) as e:
                 sys.stderr.write(f"[systest] could not save the logs: {e}\n")
-        try:
-            with open(self.down_log, "wb") as log:
-                rc = subprocess.run([str(LAUNCHER / "down"), "--purge"], cwd=REPO, env=self.env, stdout=log,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=180).returncode
-            if rc != 0:
-                self.down_failed = f"infra/local/down --purge exited {rc}:\n{_tail(self.down_log)}"
-        except subprocess.TimeoutExpired:
-            self.down_failed = f"infra/local/down --purge timed out:\n{_tail(self.down_log)}"
+        if not self.down_failed:
+            self.down_failed = self._launcher(["down", "--purge"], self.down_log)
         if self.down_failed:
             sys.stderr.write(f"\n[systest] {self.down_failed}\n[systest] logs kept in {self.tmp}\n")
-        elif not os.environ.get("WDM_TEST_KEEP_RUN_DIR"):
+        elif not keep:
             shutil.rmtree(self.tmp, ignore_errors=True)
         else:
             sys.stderr.write(f"\n[systest] launcher output and logs kept in {self.tmp}\n")
+        for p in problems:
+            SESSION_PROBLEMS.append(f"{p}\n(logs kept in {self.tmp / 'saved'})")
+            # Also here: when this runs from atexit, pytest has already reported.
+            sys.stderr.write(f"\n[systest] {p}\n")
 
 
 @pytest.fixture(scope="session")
@@ -199,3 +287,17 @@ def pb(tmp_path_factory):
     ns, how = wdmproto.load(str(REPO / "proto"), str(tmp_path_factory.mktemp("proto")))
     ns.how = how
     return ns
+
+
+@pytest.hookimpl(trylast=True)     # after the runner's own sessionfinish tears the fixtures down
+def pytest_sessionfinish(session, exitstatus):
+    if not SESSION_PROBLEMS:
+        return
+    tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    if tr is not None:
+        tr.write_sep("=", "sanitizer reports / unclean shutdown after the topology stopped", red=True)
+        for p in SESSION_PROBLEMS:
+            tr.write_line(p)
+            tr.write_line("")
+    if session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

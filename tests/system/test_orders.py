@@ -86,19 +86,19 @@ def test_add_item_total_overflow_rejected_unchanged(api):
     assert api.order(order) == before
 
 
-def test_checkout_existing_order_501_until_saga(api):
-    # SAGA: until the checkout saga lands the gateway answers 501 for an existing order.
-    # The saga issue changes this test: then expect 200 {"order_id", "paid": true} / 409.
+def test_checkout_existing_order(api):
+    # DESIGN §3: 200 {"order_id", "paid": true} with the stock and the credit taken.
+    # The rest of checkout (409, repeats, concurrency, consistency) is in test_checkout.py.
     user = api.new_user(100)
     item = api.new_item(5, stock=10)
     order = api.new_order(user)
     expect_ok(api.post(f"/orders/addItem/{order}/{item}/1"))
-    r = api.post(f"/orders/checkout/{order}")
-    assert r.status_code == 501, (r.status_code, r.text)
-    # nothing was taken
-    assert api.order(order)["paid"] is False
-    assert api.credit(user) == 100
-    assert api.item(item)["stock"] == 10
+    body = expect_ok(api.post(f"/orders/checkout/{order}"), {"order_id", "paid"})
+    assert body == {"order_id": order, "paid": True}
+    assert api.order(order) == {"order_id": order, "paid": True, "items": [[item, 1]], "user_id": user,
+                                "total_cost": 5}
+    assert api.credit(user) == 95
+    assert api.item(item)["stock"] == 9
 
 
 def test_checkout_unknown_order_404(api):

@@ -1,6 +1,8 @@
 """Helpers shared by the system tests: a small client for the REST API (DESIGN.md §3) and
 assertions for its success and error shapes."""
 
+import asyncio
+import collections
 import http.client
 import json
 import re
@@ -9,6 +11,7 @@ import time
 import urllib.parse
 import uuid
 
+import aiohttp
 import requests
 
 MAX = 2**53              # largest amount/price/quantity/balance the API accepts
@@ -104,6 +107,54 @@ class Api:
     def order(self, order_id):
         return expect_ok(self.get(f"/orders/find/{order_id}"),
                          {"order_id", "paid", "items", "user_id", "total_cost"})
+
+
+# ---- many requests at once (aiohttp) ----
+
+Answer = collections.namedtuple("Answer", "status ctype body")
+Answer.__doc__ = """status None when no answer came (body then says why); body is the decoded
+JSON when the answer was JSON, else its text."""
+
+
+def _decode(raw):
+    text = raw.decode("utf-8", "replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+async def _concurrently(base, reqs, concurrency, timeout):
+    conn = aiohttp.TCPConnector(limit=concurrency)
+    tmo = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout)
+    async with aiohttp.ClientSession(connector=conn, timeout=tmo) as s:
+        start = asyncio.Event()
+
+        async def one(rq):
+            if isinstance(rq, str):
+                rq = {"path": rq}
+            await start.wait()
+            if rq.get("delay"):
+                await asyncio.sleep(rq["delay"])
+            try:
+                async with s.request(rq.get("method", "POST"), base.rstrip("/") + rq["path"],
+                                     headers=rq.get("headers")) as r:
+                    ctype = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
+                    return Answer(r.status, ctype, _decode(await r.read()))
+            except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+                return Answer(None, "", f"{type(e).__name__}: {e}")
+
+        tasks = [asyncio.ensure_future(one(rq)) for rq in reqs]
+        await asyncio.sleep(0)      # all of them wait at the start line, then go together
+        start.set()
+        return await asyncio.gather(*tasks)
+
+
+def concurrently(base, reqs, concurrency=100, timeout=120):
+    """Sends every request at once over up to `concurrency` connections; returns their
+    Answers in order. A request is a path (POST) or a dict {path, method="POST",
+    headers=None, delay=0.0 (seconds after the common start)}."""
+    return asyncio.run(_concurrently(base, list(reqs), concurrency, timeout))
 
 
 # ---- raw HTTP: exact paths (requests/urllib3 normalise "." segments), bytes on a socket ----

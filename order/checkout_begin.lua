@@ -1,0 +1,56 @@
+-- order.checkout, step 1 (DESIGN §5): start the order's checkout saga, or join the one
+-- in flight, or answer at once. Not wrapped by the idempotency wrapper: a checkout is
+-- idempotent per order, and its Idempotency-Key records are written when its saga ends
+-- (saga_step.lua), so a retry with the same key gets that saga's outcome.
+-- KEYS[1]: the order's hash, "order:<id>"
+-- KEYS[2]: this call's idempotency record, "idem:order.checkout:<key>"
+-- KEYS[3]: the new saga's hash, "saga:<new id>" (used only when a saga starts)
+-- KEYS[4]: the new saga's set of idempotency record keys, "saga:<new id>:keys"
+-- ARGV[1]: the new saga's id
+-- ARGV[2]: this replica's id (the saga's owner)
+-- ARGV[3]: this replica's event queue (where participants answer)
+-- ARGV[4]: lease, in ms: how long the owner holds the saga without renewing it
+-- ARGV[5]: deadline, in ms: when the saga is aborted if it has not ended
+-- Also touches the key set of the saga in flight, "saga:<id>:keys", when joining it.
+-- Reply: {'FINAL', 'COMMITTED'|'ABORTED', reason}  this key's saga already ended
+--      | {'NOT_FOUND'}                              no such order
+--      | {'PAID'}                                   paid by an earlier checkout
+--      | {'JOIN', saga id}                          a saga is in flight: wait for it
+--      | {'STARTED', saga id, user, amount, item1, qty1, item2, qty2, ...}
+local prior = redis.call('GET', KEYS[2])
+if prior then
+  return cmsgpack.unpack(prior)
+end
+local order = redis.call('HMGET', KEYS[1], 'user', 'paid', 'status', 'saga', 'total')
+if not order[1] then
+  return {'NOT_FOUND'}
+end
+if order[2] == '1' then
+  return {'PAID'}
+end
+if order[3] == 'checking_out' then
+  redis.call('SADD', 'saga:' .. order[4] .. ':keys', KEYS[2])
+  return {'JOIN', order[4]}
+end
+
+local lines = {}
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  if string.sub(fields[i], 1, 2) == 'i:' then
+    lines[#lines + 1] = string.sub(fields[i], 3)
+    lines[#lines + 1] = fields[i + 1]
+  end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], 'status', 'checking_out', 'saga', ARGV[1])
+redis.call('HSET', KEYS[3], 'state', 'CHARGING', 'order', string.sub(KEYS[1], 7),
+           'user', order[1], 'amount', order[5], 'items', cmsgpack.pack(lines),
+           'owner', ARGV[2], 'reply_to', ARGV[3],
+           'lease_until', now + tonumber(ARGV[4]), 'deadline', now + tonumber(ARGV[5]))
+redis.call('SADD', KEYS[4], KEYS[2])
+local reply = {'STARTED', ARGV[1], order[1], order[5]}
+for i = 1, #lines do
+  reply[#reply + 1] = lines[i]
+end
+return reply

@@ -1,0 +1,82 @@
+/* order's checkout saga orchestrator (DESIGN §5): money first, then stock.
+ *
+ *   checkout.c      order.checkout: starts the order's saga (checkout_begin.lua), or
+ *                   joins the one in flight, and parks the call until the saga ends
+ *   saga_events.c   the participants' events (this replica's event queue): one
+ *                   compare-and-set transition each (saga_step.lua), the next command
+ *   saga_watch.c    every tick: ends parked calls whose saga ended where this replica
+ *                   did not see it (another replica's saga, or a race with the event)
+ *   waiters.c       the parked calls, by saga id
+ *
+ * Data in the order Redis group, besides the order's hash (order.h):
+ *     saga:<id>        hash: state (CHARGING, RESERVING, REFUNDING, COMMITTED, ABORTED),
+ *                      order, user, amount, items (msgpack: id, qty, ...), owner,
+ *                      reply_to, lease_until, deadline (ms), reason; expires once ended
+ *     saga:<id>:keys   set: idempotency records to fill with the outcome when it ends */
+#ifndef WDM_ORDER_SAGA_H
+#define WDM_ORDER_SAGA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "rpc_server.h"
+#include "service.h"
+#include "validate.h"
+
+#define SAGA_ID_LEN 33 /* 32 hex characters and NUL (service_new_id) */
+#define SAGA_KEY_LEN 48
+
+typedef struct order_waiters order_waiters;
+
+/* The orchestrator's process-wide state (part of order_shared). */
+typedef struct order_saga {
+    char replica_id[WDM_ID_MAX + 1];  /* WDM_REPLICA_ID (default: the host name) */
+    char event_queue[BUS_QUEUE_MAX];  /* "order.events.<replica_id>" */
+    bus_config bus;
+    bus_publisher *pub;               /* commands sent from rpc workers */
+    order_waiters *waiters;
+    int64_t lease_ms;                 /* WDM_SAGA_LEASE_MS */
+    int64_t deadline_ms;              /* WDM_SAGA_DEADLINE_MS */
+    int64_t record_ttl_s;             /* WDM_SAGA_RECORD_TTL_S */
+} order_saga;
+
+/* Reads the settings, starts the command publisher. Returns 0 or a negative error. */
+int order_saga_init(order_saga *s);
+/* Stops the publisher and answers every parked call UNAVAILABLE. */
+void order_saga_fini(order_saga *s);
+
+/* service_def hooks (main.c). */
+int order_saga_queue(void *shared, char *buf, size_t size);
+int order_saga_events(service_worker *w, const bus_delivery *d, size_t n, bus_outbox *out);
+void order_saga_tick(service_worker *w);
+
+/* Writes "saga:<id><suffix>" into key[SAGA_KEY_LEN]. */
+void order_saga_key(char *key, const char *saga_id, const char *suffix);
+
+/* Answers a call with a saga's outcome: 200 CheckoutReply{order_id, paid} when
+ * committed, else 409 with the reason. */
+void order_saga_answer_call(rpc_call *call, const char *order_id, bool committed, const char *reason);
+
+/* ---- waiters.c ---- */
+
+int order_waiters_new(order_waiters **out);
+/* Answers every remaining waiter UNAVAILABLE, then frees the table. */
+void order_waiters_free(order_waiters *t);
+
+/* Parks d until saga_id ends. Takes d on success; on failure (-ENOMEM) d stays the
+ * caller's to answer. */
+int order_waiters_add(order_waiters *t, const char *saga_id, const char *order_id,
+                      rpc_deferred *d);
+
+/* Answers (and forgets) every call parked on saga_id with its outcome. */
+void order_waiters_finish(order_waiters *t, const char *saga_id, bool committed,
+                          const char *reason);
+
+/* Copies into ids the saga ids (distinct, at most max) that have a call parked for at
+ * least min_age_ms. Returns how many. */
+size_t order_waiters_pending(order_waiters *t, char (*ids)[SAGA_ID_LEN], size_t max,
+                             int64_t min_age_ms);
+
+#endif

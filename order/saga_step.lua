@@ -1,0 +1,69 @@
+-- The checkout saga's state machine (DESIGN §5), one transition per participant event.
+-- Every transition is a compare-and-set on the saga's state, so a duplicate or stale
+-- event changes nothing.
+--   CHARGING  --charge APPLIED-->      RESERVING  (send RESERVE)
+--   CHARGING  --charge REJECTED-->     ABORTED    (nothing was taken)
+--   RESERVING --reserve APPLIED-->     COMMITTED  (the order is paid)
+--   RESERVING --reserve REJECTED-->    REFUNDING  (send REFUND)
+--   REFUNDING --refund COMPENSATED-->  ABORTED
+-- When the saga ends, the order leaves "checking_out" (paid or not) and every
+-- idempotency record of the checkouts that waited for it gets the outcome.
+-- KEYS[1]: the saga's hash, "saga:<id>"
+-- KEYS[2]: its set of idempotency record keys, "saga:<id>:keys"
+-- ARGV[1]: the event's command kind: CHARGE | RESERVE | REFUND
+-- ARGV[2]: the event's outcome: APPLIED | REJECTED | COMPENSATED
+-- ARGV[3]: the event's reason (for REJECTED)
+-- ARGV[4]: how long an ended saga and its idempotency records are kept, in seconds
+-- Also touches the saga's order hash, "order:<id>", and the idempotency records.
+-- Reply: {'RESERVE', user, item1, qty1, ...} | {'REFUND'}   send that command next
+--      | {'FINAL', 'COMMITTED'|'ABORTED', reason}           the saga ended (now or before)
+--      | {'IGNORED', state}                                  stale event, or no such saga
+local saga = redis.call('HMGET', KEYS[1], 'state', 'order', 'reason', 'user', 'items')
+local state, kind, outcome = saga[1], ARGV[1], ARGV[2]
+if not state then
+  return {'IGNORED', ''}
+end
+
+local function finish(final, reason)
+  local answer = {'FINAL', final, reason}
+  local packed = cmsgpack.pack(answer)
+  local ttl = tonumber(ARGV[4])
+  redis.call('HSET', KEYS[1], 'state', final, 'reason', reason)
+  if final == 'COMMITTED' then
+    redis.call('HSET', 'order:' .. saga[2], 'status', 'open', 'paid', 1)
+  else
+    redis.call('HSET', 'order:' .. saga[2], 'status', 'open')
+  end
+  for _, key in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    redis.call('SET', key, packed, 'EX', ttl)
+  end
+  redis.call('DEL', KEYS[2])
+  redis.call('EXPIRE', KEYS[1], ttl)
+  return answer
+end
+
+if state == 'COMMITTED' or state == 'ABORTED' then
+  return {'FINAL', state, saga[3] or ''}
+end
+if state == 'CHARGING' and kind == 'CHARGE' then
+  if outcome == 'APPLIED' then
+    redis.call('HSET', KEYS[1], 'state', 'RESERVING')
+    local reply = {'RESERVE', saga[4]}
+    for _, v in ipairs(cmsgpack.unpack(saga[5])) do
+      reply[#reply + 1] = v
+    end
+    return reply
+  end
+  return finish('ABORTED', ARGV[3])
+end
+if state == 'RESERVING' and kind == 'RESERVE' then
+  if outcome == 'APPLIED' then
+    return finish('COMMITTED', '')
+  end
+  redis.call('HSET', KEYS[1], 'state', 'REFUNDING', 'reason', ARGV[3])
+  return {'REFUND'}
+end
+if state == 'REFUNDING' and kind == 'REFUND' then
+  return finish('ABORTED', saga[3] or '')
+end
+return {'IGNORED', state}

@@ -1,0 +1,143 @@
+/* waiters: checkout calls parked until their saga ends, by saga id (see saga.h).
+ * A chained hash table under one mutex; answers are sent outside the lock. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.pb-c.h"
+#include "saga.h"
+
+#define WAITERS_BUCKETS 4096
+
+typedef struct waiter {
+    char saga_id[SAGA_ID_LEN];
+    char order_id[WDM_ID_MAX + 1];
+    rpc_deferred *call;
+    int64_t since_ms;
+    struct waiter *next;
+} waiter;
+
+struct order_waiters {
+    pthread_mutex_t mu;
+    waiter *buckets[WAITERS_BUCKETS];
+};
+
+static int64_t waiters_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t waiters_bucket(const char *saga_id)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *p = saga_id; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    return h % WAITERS_BUCKETS;
+}
+
+int order_waiters_new(order_waiters **out)
+{
+    order_waiters *t = calloc(1, sizeof(*t));
+
+    if (t == NULL)
+        return -ENOMEM;
+    pthread_mutex_init(&t->mu, NULL);
+    *out = t;
+    return 0;
+}
+
+/* Answers every waiter of the detached list `w` and frees them. */
+static void waiters_answer(waiter *w, bool committed, const char *reason)
+{
+    while (w != NULL) {
+        waiter *next = w->next;
+        Wdm__CheckoutReply reply = WDM__CHECKOUT_REPLY__INIT;
+
+        if (committed) {
+            reply.order_id = w->order_id;
+            reply.paid = true;
+            rpc_deferred_ok(w->call, &reply.base);
+        } else if (reason == NULL) {
+            rpc_deferred_fail(w->call, WDM__STATUS__UNAVAILABLE, "checkout interrupted; retry");
+        } else {
+            rpc_deferred_fail(w->call, WDM__STATUS__CONFLICT, "%s", reason);
+        }
+        free(w);
+        w = next;
+    }
+}
+
+void order_waiters_free(order_waiters *t)
+{
+    for (size_t i = 0; i < WAITERS_BUCKETS; i++)
+        waiters_answer(t->buckets[i], false, NULL);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+int order_waiters_add(order_waiters *t, const char *saga_id, const char *order_id,
+                      rpc_deferred *d)
+{
+    waiter *w = calloc(1, sizeof(*w));
+    size_t b = waiters_bucket(saga_id);
+
+    if (w == NULL)
+        return -ENOMEM;
+    strncpy(w->saga_id, saga_id, SAGA_ID_LEN - 1);
+    strncpy(w->order_id, order_id, WDM_ID_MAX);
+    w->call = d;
+    w->since_ms = waiters_now_ms();
+    pthread_mutex_lock(&t->mu);
+    w->next = t->buckets[b];
+    t->buckets[b] = w;
+    pthread_mutex_unlock(&t->mu);
+    return 0;
+}
+
+void order_waiters_finish(order_waiters *t, const char *saga_id, bool committed,
+                          const char *reason)
+{
+    size_t b = waiters_bucket(saga_id);
+    waiter *done = NULL, **pp;
+
+    pthread_mutex_lock(&t->mu);
+    for (pp = &t->buckets[b]; *pp != NULL;) {
+        waiter *w = *pp;
+        if (strcmp(w->saga_id, saga_id) == 0) {
+            *pp = w->next;
+            w->next = done;
+            done = w;
+        } else {
+            pp = &w->next;
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    waiters_answer(done, committed, reason ? reason : "");
+}
+
+size_t order_waiters_pending(order_waiters *t, char (*ids)[SAGA_ID_LEN], size_t max,
+                             int64_t min_age_ms)
+{
+    int64_t cutoff = waiters_now_ms() - min_age_ms;
+    size_t n = 0;
+
+    pthread_mutex_lock(&t->mu);
+    for (size_t b = 0; b < WAITERS_BUCKETS && n < max; b++) {
+        for (waiter *w = t->buckets[b]; w != NULL && n < max; w = w->next) {
+            bool seen = false;
+            if (w->since_ms > cutoff)
+                continue;
+            /* Several calls may wait on one saga: list it once. */
+            for (size_t i = n; i > 0 && !seen; i--)
+                seen = strcmp(ids[i - 1], w->saga_id) == 0;
+            if (!seen)
+                strcpy(ids[n++], w->saga_id);
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return n;
+}
