@@ -7,16 +7,7 @@
 
 #include "bus_conn.h"
 #include "svc_saga.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* What the fake handler saw, and what it answers. */
 static int fake_calls;
@@ -162,8 +153,8 @@ int main(void)
     unsetenv("WDM_SAGA_RECORD_TTL_S");
     test_check();
     test_on_bus();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed\n", check_failures);
         return 1;
     }
     printf("svc_saga_test: all passed\n");

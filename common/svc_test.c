@@ -6,16 +6,7 @@
 #include "svc_check.h"
 #include "svc_script.h"
 #include "validate.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* A fresh call, as the server hands it to a handler. */
 static rpc_call new_call(void)
@@ -101,7 +92,7 @@ int main(void)
     test_check();
     test_reply();
     test_fmt();
-    if (failures)
-        fprintf(stderr, "svc_test: %d failures\n", failures);
-    return failures ? 1 : 0;
+    if (check_failures)
+        fprintf(stderr, "svc_test: %d check_failures\n", check_failures);
+    return check_failures ? 1 : 0;
 }

@@ -4,16 +4,7 @@
 #include <string.h>
 
 #include "order.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 #define MAX_FIELDS 16
 
@@ -96,7 +87,7 @@ int main(void)
     test_order();
     test_paid_and_empty();
     test_malformed();
-    if (failures)
-        fprintf(stderr, "order_view_test: %d failures\n", failures);
-    return failures ? 1 : 0;
+    if (check_failures)
+        fprintf(stderr, "order_view_test: %d check_failures\n", check_failures);
+    return check_failures ? 1 : 0;
 }

@@ -7,16 +7,7 @@
 
 #include "stock.h"
 #include "validate.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* Up to 8 lines built from parallel arrays, as the decoder would hand them over. */
 typedef struct test_lines {
@@ -126,8 +117,8 @@ int main(void)
     test_sums_duplicates();
     test_single();
     test_rejects();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed\n", check_failures);
         return 1;
     }
     printf("stock_lines_test: all passed\n");

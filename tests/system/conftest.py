@@ -76,6 +76,7 @@ MAX_REPORTS_PER_LOG = 3
 
 # Problems found after the topology stopped; pytest_sessionfinish fails the session on them.
 SESSION_PROBLEMS = []
+_SESSION_FINISHED = False
 
 
 def scan_sanitizer_reports(log_dir):
@@ -209,8 +210,9 @@ class Topology:
         problems = []
         variant = os.environ.get("WDM_TEST_VARIANT", "")
         tag = f" ({variant} build)" if variant else ""
-        for path, excerpt in scan_sanitizer_reports(self.run_dir / "logs"):
-            problems.append(f"sanitizer report{tag} in {path}, {excerpt}")
+        log_dir = self.run_dir / "logs"
+        for path, excerpt in scan_sanitizer_reports(log_dir):
+            problems.append(f"sanitizer report{tag} in logs/{Path(path).relative_to(log_dir)}, {excerpt}")
         try:
             killed = [ln for ln in Path(self.down_log).read_text(errors="replace").splitlines()
                       if OUR_PROGRAMS_RE.match(ln)]
@@ -233,9 +235,10 @@ class Topology:
         else:
             sys.stderr.write(f"\n[systest] launcher output and logs kept in {self.tmp}\n")
         for p in problems:
-            SESSION_PROBLEMS.append(f"{p}\n(logs kept in {self.tmp / 'saved'})")
-            # Also here: when this runs from atexit, pytest has already reported.
-            sys.stderr.write(f"\n[systest] {p}\n")
+            p = f"{p}\n(the run dir's logs are kept in {self.tmp / 'saved'})"
+            if _SESSION_FINISHED:       # from atexit: pytest has reported already
+                sys.stderr.write(f"\n[systest] {p}\n")
+            SESSION_PROBLEMS.append(p)
 
 
 @pytest.fixture(scope="session")
@@ -257,6 +260,7 @@ def base_url():
 
     topo = Topology()
     if _port_in_use(topo.gateway_port):
+        shutil.rmtree(topo.tmp, ignore_errors=True)
         pytest.fail(f"127.0.0.1:{topo.gateway_port} is already in use; set WDM_TEST_GATEWAY_PORT "
                     f"(and WDM_TEST_PORT_BASE) to free ports", pytrace=False)
     atexit.register(topo.down)  # last resort if the session dies before teardown
@@ -291,6 +295,8 @@ def pb(tmp_path_factory):
 
 @pytest.hookimpl(trylast=True)     # after the runner's own sessionfinish tears the fixtures down
 def pytest_sessionfinish(session, exitstatus):
+    global _SESSION_FINISHED
+    _SESSION_FINISHED = True
     if not SESSION_PROBLEMS:
         return
     tr = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -1,7 +1,7 @@
-/* check: the few assertions the gateway's unit tests use. A failed check is reported
+/* check: the few assertions our unit tests (*_test.c) use. A failed check is reported
  * and counted, and the test goes on; main returns check_status(). */
-#ifndef GW_CHECK_H
-#define GW_CHECK_H
+#ifndef WDM_CHECK_H
+#define WDM_CHECK_H
 
 #include <stdio.h>
 #include <string.h>
