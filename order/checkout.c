@@ -90,10 +90,11 @@ void order_checkout(void *state, rpc_call *call)
     } else if (strcmp(what, "JOIN") == 0) {
         checkout_park(s, call, elem(r, 1), req->order_id);
     } else if (strcmp(what, "STARTED") == 0) {
-        checkout_park(s, call, saga_id, req->order_id);
+        /* The saga is this call's new one, or (for a repeated call) the one it started. */
+        checkout_park(s, call, elem(r, 1), req->order_id);
         /* If this fails the saga stays CHARGING until its deadline aborts it. */
         if ((rv = checkout_charge(s, r)) != 0)
-            log_error("saga %s: cannot queue Charge: %s", saga_id, strerror(-rv));
+            log_error("saga %s: cannot queue Charge: %s", elem(r, 1), strerror(-rv));
     } else {
         log_error("%s: malformed checkout_begin reply", call->method);
         rpc_call_fail(call, WDM__STATUS__UNAVAILABLE, "internal error");

@@ -17,6 +17,8 @@
 --      | {'PAID'}                                   paid by an earlier checkout
 --      | {'JOIN', saga id}                          a saga is in flight: wait for it
 --      | {'STARTED', saga id, user, amount, item1, qty1, item2, qty2, ...}
+--                                                 a saga started (or, for a repeated call,
+--                                                 is still CHARGING): send its Charge
 local prior = redis.call('GET', KEYS[2])
 if prior then
   return cmsgpack.unpack(prior)
@@ -29,7 +31,16 @@ if order[2] == '1' then
   return {'PAID'}
 end
 if order[3] == 'checking_out' then
-  redis.call('SADD', 'saga:' .. order[4] .. ':keys', KEYS[2])
+  -- The same call again (nng re-sent it, or this script re-ran after a lost reply) may
+  -- have started this saga without its Charge going out: while the saga is still
+  -- CHARGING, have it sent again (payment answers a duplicate from its record).
+  local keys = 'saga:' .. order[4] .. ':keys'
+  if redis.call('SADD', keys, KEYS[2]) == 0 then
+    local saga = redis.call('HMGET', 'saga:' .. order[4], 'state', 'user', 'amount')
+    if saga[1] == 'CHARGING' then
+      return {'STARTED', order[4], saga[2], saga[3]}
+    end
+  end
   return {'JOIN', order[4]}
 end
 

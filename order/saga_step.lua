@@ -6,6 +6,10 @@
 --   RESERVING --reserve APPLIED-->     COMMITTED  (the order is paid)
 --   RESERVING --reserve REJECTED-->    REFUNDING  (send REFUND)
 --   REFUNDING --refund COMPENSATED-->  ABORTED
+-- An event that already moved the saga (the same event again, or this script re-run
+-- after a lost reply or a WAIT timeout) asks for the command of the state it led to once
+-- more: a re-sent command is answered from the participant's record, a lost one would
+-- leave the saga stuck.
 -- When the saga ends, the order leaves "checking_out" (paid or not) and every
 -- idempotency record of the checkouts that waited for it gets the outcome.
 -- KEYS[1]: the saga's hash, "saga:<id>"
@@ -45,14 +49,24 @@ end
 if state == 'COMMITTED' or state == 'ABORTED' then
   return {'FINAL', state, saga[3] or ''}
 end
+local function reserve()
+  local reply = {'RESERVE', saga[4]}
+  for _, v in ipairs(cmsgpack.unpack(saga[5])) do
+    reply[#reply + 1] = v
+  end
+  return reply
+end
+
+if kind == 'CHARGE' and outcome == 'APPLIED' and state == 'RESERVING' then
+  return reserve()
+end
+if kind == 'RESERVE' and outcome == 'REJECTED' and state == 'REFUNDING' then
+  return {'REFUND'}
+end
 if state == 'CHARGING' and kind == 'CHARGE' then
   if outcome == 'APPLIED' then
     redis.call('HSET', KEYS[1], 'state', 'RESERVING')
-    local reply = {'RESERVE', saga[4]}
-    for _, v in ipairs(cmsgpack.unpack(saga[5])) do
-      reply[#reply + 1] = v
-    end
-    return reply
+    return reserve()
   end
   return finish('ABORTED', ARGV[3])
 end
