@@ -6,17 +6,8 @@
 #include "log.h"
 #include "order.h"
 #include "saga.h"
-#include "saga.pb-c.h"
 #include "svc_check.h"
 #include "svc_script.h"
-
-/* Element i of r as a string, or "" when it is not one. */
-static const char *elem(const redisReply *r, size_t i)
-{
-    if (i >= r->elements || r->element[i]->type != REDIS_REPLY_STRING)
-        return "";
-    return r->element[i]->str;
-}
 
 /* Parks the call on saga_id. Without resources to park it, answers UNAVAILABLE: the
  * saga runs on, and a retried checkout joins it or sees its outcome. */
@@ -32,20 +23,6 @@ static void checkout_park(order_saga *s, rpc_call *call, const char *saga_id, co
         rpc_deferred_fail(d, WDM__STATUS__UNAVAILABLE, "out of resources; retry");
 }
 
-/* Sends the first command of a new saga, Charge(S, user, amount), from the reply
- * {'STARTED', S, user, amount, ...} of checkout_begin.lua. Returns 0 or a negative error. */
-static int checkout_charge(order_saga *s, const redisReply *r)
-{
-    Wdm__SagaCommand cmd = WDM__SAGA_COMMAND__INIT;
-
-    cmd.saga_id = (char *)elem(r, 1);
-    cmd.kind = WDM__COMMAND_KIND__CHARGE;
-    cmd.user_id = (char *)elem(r, 2);
-    cmd.amount = strtoll(elem(r, 3), NULL, 10);
-    cmd.reply_to = s->event_queue;
-    return bus_publish(s->pub, BUS_QUEUE_PAYMENT, &cmd.base);
-}
-
 /* order.checkout: CheckoutRequest {order_id} -> CheckoutReply {order_id, paid: true}
  * once the order's saga committed; CONFLICT once it aborted (nothing taken); NOT_FOUND.
  * The call is answered by the saga's end, not by this handler (see checkout_park). */
@@ -56,7 +33,7 @@ void order_checkout(void *state, rpc_call *call)
     Wdm__CheckoutRequest *req;
     char saga_id[SAGA_ID_LEN], key[ORDER_KEY_LEN], idem[256], saga_key[SAGA_KEY_LEN],
         keys_key[SAGA_KEY_LEN], lease[SVC_INT_LEN], deadline[SVC_INT_LEN];
-    const char *keys[] = {key, idem, saga_key, keys_key};
+    const char *keys[] = {key, idem, saga_key, keys_key, SAGA_INFLIGHT_KEY};
     const char *args[] = {saga_id, s->replica_id, s->event_queue, lease, deadline};
     const char *what;
     redisReply *r = NULL;
@@ -74,27 +51,27 @@ void order_checkout(void *state, rpc_call *call)
     order_saga_key(keys_key, saga_id, ":keys");
     svc_fmt_int(lease, s->lease_ms);
     svc_fmt_int(deadline, s->deadline_ms);
-    if ((rv = store_eval(w->store, &order_scripts[ORDER_SCRIPT_CHECKOUT_BEGIN], 4, keys, 5, args,
+    if ((rv = store_eval(w->store, &order_scripts[ORDER_SCRIPT_CHECKOUT_BEGIN], 5, keys, 5, args,
                          &r)) != 0) {
         service_fail_store(call, rv);
         goto out;
     }
-    what = r->type == REDIS_REPLY_ARRAY ? elem(r, 0) : "";
+    what = order_saga_elem(r, 0);
     if (strcmp(what, "NOT_FOUND") == 0) {
         rpc_call_fail(call, WDM__STATUS__NOT_FOUND, "order not found");
     } else if (strcmp(what, "PAID") == 0) {
         order_saga_answer_call(call, req->order_id, true, NULL);
     } else if (strcmp(what, "FINAL") == 0) {
-        order_saga_answer_call(call, req->order_id, strcmp(elem(r, 1), "COMMITTED") == 0,
-                               elem(r, 2));
+        order_saga_answer_call(call, req->order_id, strcmp(order_saga_elem(r, 1), "COMMITTED") == 0,
+                               order_saga_elem(r, 2));
     } else if (strcmp(what, "JOIN") == 0) {
-        checkout_park(s, call, elem(r, 1), req->order_id);
+        checkout_park(s, call, order_saga_elem(r, 1), req->order_id);
     } else if (strcmp(what, "STARTED") == 0) {
         /* The saga is this call's new one, or (for a repeated call) the one it started. */
-        checkout_park(s, call, elem(r, 1), req->order_id);
+        checkout_park(s, call, order_saga_elem(r, 1), req->order_id);
         /* If this fails the saga stays CHARGING until its deadline aborts it. */
-        if ((rv = checkout_charge(s, r)) != 0)
-            log_error("saga %s: cannot queue Charge: %s", elem(r, 1), strerror(-rv));
+        if ((rv = order_saga_send(s, order_saga_elem(r, 1), "CHARGE", r, 2, order_saga_publish, s->pub)) != 0)
+            log_error("saga %s: cannot queue Charge: %s", order_saga_elem(r, 1), strerror(-rv));
     } else {
         log_error("%s: malformed checkout_begin reply", call->method);
         rpc_call_fail(call, WDM__STATUS__UNAVAILABLE, "internal error");

@@ -6,6 +6,7 @@
 -- KEYS[2]: this call's idempotency record, "idem:order.checkout:<key>"
 -- KEYS[3]: the new saga's hash, "saga:<new id>" (used only when a saga starts)
 -- KEYS[4]: the new saga's set of idempotency record keys, "saga:<new id>:keys"
+-- KEYS[5]: the in-flight index, "sagas:inflight" (zset: saga id -> lease_until)
 -- ARGV[1]: the new saga's id
 -- ARGV[2]: this replica's id (the saga's owner)
 -- ARGV[3]: this replica's event queue (where participants answer)
@@ -59,6 +60,7 @@ redis.call('HSET', KEYS[3], 'state', 'CHARGING', 'order', string.sub(KEYS[1], 7)
            'user', order[1], 'amount', order[5], 'items', cmsgpack.pack(lines),
            'owner', ARGV[2], 'reply_to', ARGV[3],
            'lease_until', now + tonumber(ARGV[4]), 'deadline', now + tonumber(ARGV[5]))
+redis.call('ZADD', KEYS[5], now + tonumber(ARGV[4]), ARGV[1])
 redis.call('SADD', KEYS[4], KEYS[2])
 local reply = {'STARTED', ARGV[1], order[1], order[5]}
 for i = 1, #lines do

@@ -4,7 +4,7 @@
 #include "service.h"
 
 extern const char order_create_lua[], order_add_item_lua[], order_checkout_begin_lua[],
-    order_saga_step_lua[], order_saga_states_lua[];
+    order_saga_step_lua[], order_saga_states_lua[], order_saga_takeover_lua[];
 
 store_script order_scripts[ORDER_N_SCRIPTS] = {
     [ORDER_SCRIPT_CREATE] = {.name = "order.create",
@@ -18,6 +18,8 @@ store_script order_scripts[ORDER_N_SCRIPTS] = {
                                      .source = order_checkout_begin_lua},
     [ORDER_SCRIPT_SAGA_STEP] = {.name = "order.saga_step", .source = order_saga_step_lua},
     [ORDER_SCRIPT_SAGA_STATES] = {.name = "order.saga_states", .source = order_saga_states_lua},
+    [ORDER_SCRIPT_SAGA_TAKEOVER] = {.name = "order.saga_takeover",
+                                    .source = order_saga_takeover_lua},
 };
 
 static const rpc_method order_methods[] = {

@@ -6,6 +6,9 @@
 --   RESERVING --reserve APPLIED-->     COMMITTED  (the order is paid)
 --   RESERVING --reserve REJECTED-->    REFUNDING  (send REFUND)
 --   REFUNDING --refund COMPENSATED-->  ABORTED
+--   RELEASING --release COMPENSATED--> REFUNDING  (send REFUND; past the deadline only,
+--                                                  see saga_takeover.lua)
+-- Every transition that leaves the saga in flight renews its lease.
 -- An event that already moved the saga (the same event again, or this script re-run
 -- after a lost reply or a WAIT timeout) asks for the command of the state it led to once
 -- more: a re-sent command is answered from the participant's record, a lost one would
@@ -14,10 +17,13 @@
 -- idempotency record of the checkouts that waited for it gets the outcome.
 -- KEYS[1]: the saga's hash, "saga:<id>"
 -- KEYS[2]: its set of idempotency record keys, "saga:<id>:keys"
--- ARGV[1]: the event's command kind: CHARGE | RESERVE | REFUND
+-- KEYS[3]: the in-flight index, "sagas:inflight" (zset: saga id -> lease_until)
+-- ARGV[1]: the event's command kind: CHARGE | RESERVE | REFUND | RELEASE
 -- ARGV[2]: the event's outcome: APPLIED | REJECTED | COMPENSATED
 -- ARGV[3]: the event's reason (for REJECTED)
 -- ARGV[4]: how long an ended saga and its idempotency records are kept, in seconds
+-- ARGV[5]: the saga's id
+-- ARGV[6]: lease, in ms
 -- Also touches the saga's order hash, "order:<id>", and the idempotency records.
 -- Reply: {'RESERVE', user, item1, qty1, ...} | {'REFUND'}   send that command next
 --      | {'FINAL', 'COMMITTED'|'ABORTED', reason}           the saga ended (now or before)
@@ -42,8 +48,20 @@ local function finish(final, reason)
     redis.call('SET', key, packed, 'EX', ttl)
   end
   redis.call('DEL', KEYS[2])
+  redis.call('ZREM', KEYS[3], ARGV[5])
   redis.call('EXPIRE', KEYS[1], ttl)
   return answer
+end
+
+-- Moves the saga to `next` and renews its lease (its owner is making progress).
+local function advance(next, reason)
+  local t = redis.call('TIME')
+  local lease_until = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[6])
+  redis.call('HSET', KEYS[1], 'state', next, 'lease_until', lease_until)
+  if reason then
+    redis.call('HSET', KEYS[1], 'reason', reason)
+  end
+  redis.call('ZADD', KEYS[3], lease_until, ARGV[5])
 end
 
 if state == 'COMMITTED' or state == 'ABORTED' then
@@ -60,12 +78,12 @@ end
 if kind == 'CHARGE' and outcome == 'APPLIED' and state == 'RESERVING' then
   return reserve()
 end
-if kind == 'RESERVE' and outcome == 'REJECTED' and state == 'REFUNDING' then
+if (kind == 'RESERVE' and outcome == 'REJECTED' or kind == 'RELEASE') and state == 'REFUNDING' then
   return {'REFUND'}
 end
 if state == 'CHARGING' and kind == 'CHARGE' then
   if outcome == 'APPLIED' then
-    redis.call('HSET', KEYS[1], 'state', 'RESERVING')
+    advance('RESERVING')
     return reserve()
   end
   return finish('ABORTED', ARGV[3])
@@ -74,7 +92,11 @@ if state == 'RESERVING' and kind == 'RESERVE' then
   if outcome == 'APPLIED' then
     return finish('COMMITTED', '')
   end
-  redis.call('HSET', KEYS[1], 'state', 'REFUNDING', 'reason', ARGV[3])
+  advance('REFUNDING', ARGV[3])
+  return {'REFUND'}
+end
+if state == 'RELEASING' and kind == 'RELEASE' then
+  advance('REFUNDING')
   return {'REFUND'}
 end
 if state == 'REFUNDING' and kind == 'REFUND' then
