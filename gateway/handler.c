@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "body.h"
 #include "health.h"
 #include "log.h"
 #include "proxy.h"
@@ -52,8 +53,8 @@ static void rpc_finish(gw_call *call, h2o_req_t *req)
     gw_respond_rpc(req, call->arg, call->legs[0].rv, call->legs[0].reply);
 }
 
-/* Starts route r's RPC with the request message parsed from the path. Writes (POST)
- * carry an idempotency key, reads none. */
+/* Starts route r's RPC with the request message parsed from the path and body. Writes
+ * (POST) carry an idempotency key, reads none. */
 static void handle_rpc(h2o_req_t *req, const gw_route *r, gw_parsed *p)
 {
     gw *g = gw_thread_of(req)->gw;
@@ -100,16 +101,35 @@ static void handle_metrics(h2o_req_t *req, const gw_route *r)
     gw_buf_free(&b);
 }
 
+/* The request's body when its Content-Type is application/x-protobuf (*len its size),
+ * else NULL: only such bodies count (route.h); others are ignored, as they always were. */
+static const void *protobuf_body(const h2o_req_t *req, size_t *len)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+
+    *len = 0;
+    if (i == -1 || req->entity.base == NULL)
+        return NULL;
+    if (!gw_body_is_protobuf(req->headers.entries[i].value.base,
+                             req->headers.entries[i].value.len))
+        return NULL;
+    *len = req->entity.len;
+    return req->entity.base;
+}
+
 /* The h2o handler: every request of every loop comes here. Always answers (now or
  * later), so always returns 0. */
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
+    const void *body;
+    size_t slot, body_len;
     gw_parsed p;
-    size_t slot;
     int rv;
 
     (void)self;
-    rv = gw_route_parse(req->method.base, req->method.len, req->path.base, req->path.len, &p);
+    body = protobuf_body(req, &body_len);
+    rv = gw_route_parse(req->method.base, req->method.len, req->path.base, req->path.len, body,
+                        body_len, &p);
     slot = p.route != NULL ? gw_route_index(p.route) : GW_ROUTE_NONE;
     switch (rv) {
     case 0:

@@ -1,4 +1,5 @@
-/* route: the route table and path -> request message (see route.h). */
+/* route: the route table, path -> request message, and the rules of each field (see
+ * route.h). */
 #include "route.h"
 
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "api.pb-c.h"
+#include "body.h"
 
 #define TIMEOUT_MS 10000
 #define LONG_TIMEOUT_MS 60000 /* checkout waits for its saga; batch_init writes a lot */
@@ -54,7 +56,8 @@ const gw_route gw_routes[GW_N_ROUTES] = {
 
 const char *const gw_service_names[GW_N_SERVICES] = {"stock", "payment", "order"};
 
-/* The range of every numeric path parameter, by field name (DESIGN §3). */
+/* The range of every numeric field of a request, from the path or the body, by field
+ * name (DESIGN §3). */
 typedef struct number_rule {
     const char *name;
     int64_t min, max;
@@ -121,6 +124,38 @@ static const number_rule *number_rule_find(const char *name)
     return NULL;
 }
 
+int gw_parsed_set_id(gw_parsed *p, const ProtobufCFieldDescriptor *f, int slot, const char *s,
+                     size_t len)
+{
+    if (f->type != PROTOBUF_C_TYPE_STRING || slot < 0 || slot >= GW_PARAMS_MAX)
+        return -EPROTO;
+    if (!validate_id(s, len)) {
+        snprintf(p->error, sizeof(p->error), "%s must be 1 to %d characters of [A-Za-z0-9_-]",
+                 f->name, WDM_ID_MAX);
+        return -EINVAL;
+    }
+    memcpy(p->ids[slot], s, len);
+    p->ids[slot][len] = '\0';
+    *(char **)(void *)(p->request + f->offset) = p->ids[slot];
+    return 0;
+}
+
+int gw_parsed_set_number(gw_parsed *p, const ProtobufCFieldDescriptor *f, int64_t v,
+                         bool is_number)
+{
+    const number_rule *rule;
+
+    if (f->type != PROTOBUF_C_TYPE_INT64 || (rule = number_rule_find(f->name)) == NULL)
+        return -EPROTO;
+    if (!is_number || v < rule->min || v > rule->max) {
+        snprintf(p->error, sizeof(p->error), "%s must be an integer from %lld to %lld", f->name,
+                 (long long)rule->min, (long long)rule->max);
+        return -EINVAL;
+    }
+    *(int64_t *)(void *)(p->request + f->offset) = v;
+    return 0;
+}
+
 /* Sets field `param` ("{item_id}") of out's request message from the path segment
  * `value`, after checking it. i is the parameter's position (its slot in out->ids).
  * Returns 0; -EINVAL with out->error set when value is bad; -EPROTO when the route table
@@ -128,10 +163,9 @@ static const number_rule *number_rule_find(const char *name)
 static int fill_param(const gw_route *r, span param, span value, int i, gw_parsed *out)
 {
     const ProtobufCFieldDescriptor *f;
-    const number_rule *rule;
     char name[32];
-    void *member;
-    int64_t v;
+    int64_t v = 0;
+    bool is_number;
 
     if (param.len < 3 || param.len - 2 >= sizeof(name))
         return -EPROTO;
@@ -140,44 +174,51 @@ static int fill_param(const gw_route *r, span param, span value, int i, gw_parse
     f = protobuf_c_message_descriptor_get_field_by_name(r->request, name);
     if (f == NULL || f->label == PROTOBUF_C_LABEL_REPEATED)
         return -EPROTO;
-    member = out->request + f->offset;
-
     switch (f->type) {
     case PROTOBUF_C_TYPE_STRING:
-        if (!validate_id(value.p, value.len)) {
-            snprintf(out->error, sizeof(out->error),
-                     "%s must be 1 to %d characters of [A-Za-z0-9_-]", name, WDM_ID_MAX);
-            return -EINVAL;
-        }
-        memcpy(out->ids[i], value.p, value.len);
-        out->ids[i][value.len] = '\0';
-        *(char **)member = out->ids[i];
-        return 0;
+        return gw_parsed_set_id(out, f, i, value.p, value.len);
     case PROTOBUF_C_TYPE_INT64:
-        if ((rule = number_rule_find(name)) == NULL)
-            return -EPROTO;
-        if (validate_uint(value.p, value.len, &v) != 0 || v < rule->min || v > rule->max) {
-            snprintf(out->error, sizeof(out->error), "%s must be an integer from %lld to %lld",
-                     name, (long long)rule->min, (long long)rule->max);
-            return -EINVAL;
-        }
-        *(int64_t *)member = v;
-        return 0;
+        is_number = validate_uint(value.p, value.len, &v) == 0;
+        return gw_parsed_set_number(out, f, v, is_number);
     default:
         return -EPROTO;
     }
 }
 
+/* Whether route r takes body (a request body the caller found to be protobuf): only
+ * POSTs do, and only a non-empty one. */
+static bool takes_body(const gw_route *r, const void *body, size_t body_len)
+{
+    return body != NULL && body_len > 0 && r->kind == GW_ROUTE_RPC &&
+           strcmp(r->method, "POST") == 0;
+}
+
+/* Sets out->error for a path with the wrong number of segments. With a body, the path
+ * may also stop after the route's k literal segments. */
+static void count_error(const gw_route *r, const span *pat, int k, bool body, gw_parsed *out)
+{
+    int lit = k > 0 ? (int)(pat[k - 1].p + pat[k - 1].len - r->pattern) : 0;
+
+    if (body && lit > 0 && r->pattern[lit] != '\0')
+        snprintf(out->error, sizeof(out->error),
+                 "expected %s %s, or %s %.*s with the parameters in the protobuf body",
+                 r->method, r->pattern, r->method, lit, r->pattern);
+    else
+        snprintf(out->error, sizeof(out->error), "expected %s %s", r->method, r->pattern);
+}
+
 /* Checks the parameter segments of a matched route and builds its request message.
  * path: every segment of the request path (n of them); pat: the route's pattern
- * segments (np), of which the first k are literals. Returns as gw_route_parse. */
+ * segments (np), of which the first k are literals; body as gw_route_parse. With a
+ * body, the path has either every parameter or none. Returns as gw_route_parse. */
 static int fill_request(const gw_route *r, const span *path, int n, const span *pat, int np,
-                        int k, gw_parsed *out)
+                        int k, const void *body, size_t body_len, gw_parsed *out)
 {
+    bool with_body = takes_body(r, body, body_len);
     int rv;
 
-    if (n != np) {
-        snprintf(out->error, sizeof(out->error), "expected %s %s", r->method, r->pattern);
+    if (n != np && !(with_body && n == k)) {
+        count_error(r, pat, k, with_body, out);
         return -EINVAL;
     }
     if (r->kind != GW_ROUTE_RPC)
@@ -185,14 +226,15 @@ static int fill_request(const gw_route *r, const span *path, int n, const span *
     if (r->request->sizeof_message > sizeof(out->request) || np - k > GW_PARAMS_MAX)
         return -EPROTO;
     r->request->message_init(gw_parsed_request(out));
-    for (int i = k; i < np; i++)
-        if ((rv = fill_param(r, pat[i], path[i], i - k, out)) != 0)
-            return rv;
-    return 0;
+    if (n == np)
+        for (int i = k; i < np; i++)
+            if ((rv = fill_param(r, pat[i], path[i], i - k, out)) != 0)
+                return rv;
+    return with_body ? gw_body_apply(out, body, body_len, n == np) : 0;
 }
 
 int gw_route_parse(const char *method, size_t method_len, const char *path, size_t path_len,
-                   gw_parsed *out)
+                   const void *body, size_t body_len, gw_parsed *out)
 {
     span seg[SEGMENTS_MAX], pat[SEGMENTS_MAX];
     const gw_route *other_method = NULL;
@@ -223,7 +265,7 @@ int gw_route_parse(const char *method, size_t method_len, const char *path, size
             continue;
         }
         out->route = r;
-        return fill_request(r, seg, n, pat, np, k, out);
+        return fill_request(r, seg, n, pat, np, k, body, body_len, out);
     }
 
     if (other_method != NULL) {

@@ -12,7 +12,7 @@
 
 static int parse(const char *method, const char *path, gw_parsed *p)
 {
-    return gw_route_parse(method, strlen(method), path, strlen(path), p);
+    return gw_route_parse(method, strlen(method), path, strlen(path), NULL, 0, p);
 }
 
 /* The request field named by a pattern parameter ("{item_id}" -> item_id), or NULL. */
@@ -185,9 +185,9 @@ static void test_not_found(void)
         CHECK(p.error[0] != '\0');
     }
     /* Not NUL-terminated input: only path_len bytes count. */
-    CHECK(gw_route_parse("GET", 3, "/stock/find/abcdef", 14, &p) == 0);
+    CHECK(gw_route_parse("GET", 3, "/stock/find/abcdef", 14, NULL, 0, &p) == 0);
     CHECK_STR(((Wdm__FindItemRequest *)gw_parsed_request(&p))->item_id, "ab");
-    CHECK(gw_route_parse("GETX", 3, "/health", 7, &p) == 0);
+    CHECK(gw_route_parse("GETX", 3, "/health", 7, NULL, 0, &p) == 0);
     /* Methods are case-sensitive. */
     CHECK(parse("get", "/health", &p) == -ENOTSUP);
 }
@@ -220,7 +220,7 @@ static void test_ids(void)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         CHECK(parse("GET", bad[i], &p) == -EINVAL);
     /* A NUL inside the id is not the end of it. */
-    CHECK(gw_route_parse("GET", 3, "/stock/find/a\0b", 15, &p) == -EINVAL);
+    CHECK(gw_route_parse("GET", 3, "/stock/find/a\0b", 15, NULL, 0, &p) == -EINVAL);
 
     CHECK(parse("GET", "/stock/find/x?y", &p) == 0);
     CHECK_STR(find->item_id, "x");

@@ -18,8 +18,10 @@ Sanitizers: `up` gets ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 and
 UBSAN_OPTIONS=print_stacktrace=1 unless they are set already. At the end the topology is
 stopped (`down`: TERM, so LeakSanitizer runs as each service exits), every log in the run
 dir's logs/ is scanned for sanitizer reports, and only then is the run dir purged. A
-report, or one of our programs that had to be KILLed because it ignored TERM, fails the
-session (exit status 1) with the excerpt printed and the logs kept.
+report, one of our programs that had to be KILLed because it ignored TERM, a process
+still running after `down` (the harness remembers every pid `up` started and stops
+those), or a failing `down` fails the session (exit status 1), with the excerpt printed
+and the logs kept.
 """
 
 import atexit
@@ -116,6 +118,18 @@ def scan_sanitizer_reports(log_dir):
     return found
 
 
+def _proc_start(pid):
+    """The start time (clock ticks since boot) of a live, non-zombie process, else None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()    # after "pid (comm) "
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])                          # field 22: starttime
+
+
 def _wait_health(url, timeout):
     deadline = time.monotonic() + timeout
     last = None
@@ -156,6 +170,7 @@ class Topology:
         self.started = False
         self.stopped = False
         self.down_failed = None
+        self.pids = {}       # pidfile name -> (pid, start time), see record_pids
 
     @property
     def url(self):
@@ -165,15 +180,18 @@ class Topology:
         timeout = _env_int("WDM_TEST_UP_TIMEOUT", 240)
         self.started = True
         # Output to a file, not a pipe: the launcher's children may inherit it.
-        with open(self.up_log, "wb") as log:
-            p = subprocess.Popen([str(LAUNCHER / "up")], cwd=REPO, env=self.env, stdout=log,
-                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-            try:
-                rc = p.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)  # only the `up` we started (its own session)
-                p.wait()
-                return f"infra/local/up did not finish within {timeout}s"
+        try:
+            with open(self.up_log, "wb") as log:
+                p = subprocess.Popen([str(LAUNCHER / "up")], cwd=REPO, env=self.env, stdout=log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                try:
+                    rc = p.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)  # only the `up` we started (its own session)
+                    p.wait()
+                    return f"infra/local/up did not finish within {timeout}s"
+        finally:
+            self.record_pids()
         if rc != 0:
             return f"infra/local/up exited {rc}"
         why = _wait_health(self.url, 10)
@@ -188,54 +206,101 @@ class Topology:
                             ignore=shutil.ignore_patterns("data", "*.sock", "*.rdb", "*.aof"),
                             ignore_dangling_symlinks=True)
 
-    def _launcher(self, args, log_path):
-        """Runs infra/local/<args>; returns None or why it failed."""
+    def record_pids(self):
+        """Remembers every process of the topology (pidfile name -> (pid, start time)), so
+        that the harness can still stop them if the run dir (its pidfiles) is lost."""
+        for f in (self.run_dir / "pids").glob("*.pid"):
+            try:
+                pid = int(f.read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+            start = _proc_start(pid)
+            if start is not None:
+                self.pids[f.stem] = (pid, start)
+
+    def stop_leftovers(self):
+        """TERM, then after 10 s KILL, every recorded process that still runs (the same pid
+        and start time, so never somebody else's). Returns their names."""
+        left = {n: pid for n, (pid, start) in self.pids.items() if _proc_start(pid) == start}
+        for pid in left.values():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_proc_start(p) == self.pids[n][1] for n, p in left.items()):
+            time.sleep(0.1)
+        for n, pid in left.items():
+            if _proc_start(pid) == self.pids[n][1]:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        return sorted(f"{n} (pid {pid})" for n, pid in left.items())
+
+    def _launcher(self, args):
+        """Runs infra/local/<args>, output appended to down.log; returns None or why it failed."""
+        what = "infra/local/" + " ".join(args)
         try:
-            with open(log_path, "ab") as log:
+            with open(self.down_log, "ab") as log:
                 rc = subprocess.run([str(LAUNCHER / args[0])] + args[1:], cwd=REPO, env=self.env, stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=180).returncode
         except subprocess.TimeoutExpired:
-            return f"infra/local/{' '.join(args)} timed out:\n{_tail(log_path)}"
+            return f"{what} timed out:\n{_tail(self.down_log)}"
+        except OSError as e:
+            return f"could not run {what}: {e}"
         if rc != 0:
-            return f"infra/local/{' '.join(args)} exited {rc}:\n{_tail(log_path)}"
+            return f"{what} exited {rc}:\n{_tail(self.down_log)}"
         return None
 
     def down(self):
         """Stops the topology (TERM, so the sanitizers report at exit), scans the logs for
-        sanitizer reports, then purges the run dir (unless something is worth keeping)."""
+        sanitizer reports, then purges the run dir (unless something is worth keeping).
+        Anything wrong on the way is a session problem (see pytest_sessionfinish)."""
         if self.stopped or not self.started:
             return
         self.stopped = True
-        self.down_failed = self._launcher(["down"], self.down_log)
         problems = []
         variant = os.environ.get("WDM_TEST_VARIANT", "")
         tag = f" ({variant} build)" if variant else ""
-        log_dir = self.run_dir / "logs"
-        for path, excerpt in scan_sanitizer_reports(log_dir):
-            problems.append(f"sanitizer report{tag} in logs/{Path(path).relative_to(log_dir)}, {excerpt}")
+        keep = True
         try:
-            killed = [ln for ln in Path(self.down_log).read_text(errors="replace").splitlines()
-                      if OUR_PROGRAMS_RE.match(ln)]
-        except OSError:
-            killed = []
-        for ln in killed:
-            problems.append(f"infra/local/down{tag}: {ln} (it must exit on TERM; its leak check did not run)")
-        keep = bool(problems) or self.down_failed or os.environ.get("WDM_TEST_KEEP_RUN_DIR")
-        if keep:
+            self.record_pids()
+            self.down_failed = self._launcher(["down"])
+            log_dir = self.run_dir / "logs"
+            for path, excerpt in scan_sanitizer_reports(log_dir):
+                problems.append(f"sanitizer report{tag} in logs/{Path(path).relative_to(log_dir)}, {excerpt}")
             try:
-                self.save_logs()
-            except (OSError, shutil.Error) as e:
-                sys.stderr.write(f"[systest] could not save the logs: {e}\n")
-        if not self.down_failed:
-            self.down_failed = self._launcher(["down", "--purge"], self.down_log)
+                lines = Path(self.down_log).read_text(errors="replace").splitlines()
+            except OSError:
+                lines = []
+            for ln in lines:
+                if OUR_PROGRAMS_RE.match(ln):
+                    problems.append(f"infra/local/down{tag}: {ln} (it must exit on TERM; "
+                                    f"its leak check did not run)")
+            keep = bool(problems) or self.down_failed or os.environ.get("WDM_TEST_KEEP_RUN_DIR")
+            if keep:
+                try:
+                    self.save_logs()
+                except (OSError, shutil.Error) as e:
+                    sys.stderr.write(f"[systest] could not save the logs: {e}\n")
+        finally:
+            left = self.stop_leftovers()
+        if left:
+            problems.append(f"still running after infra/local/down{tag} (the harness stopped them): "
+                            + ", ".join(left))
         if self.down_failed:
-            sys.stderr.write(f"\n[systest] {self.down_failed}\n[systest] logs kept in {self.tmp}\n")
-        elif not keep:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+            problems.append(self.down_failed)
         else:
+            why = self._launcher(["down", "--purge"])
+            if why:
+                problems.append(why)
+        if problems or keep:
             sys.stderr.write(f"\n[systest] launcher output and logs kept in {self.tmp}\n")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
         for p in problems:
-            p = f"{p}\n(the run dir's logs are kept in {self.tmp / 'saved'})"
+            p = f"{p}\n(launcher output and the run dir's logs are kept in {self.tmp})"
             if _SESSION_FINISHED:       # from atexit: pytest has reported already
                 sys.stderr.write(f"\n[systest] {p}\n")
             SESSION_PROBLEMS.append(p)

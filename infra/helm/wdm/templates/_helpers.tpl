@@ -1,0 +1,96 @@
+{{/*
+Helpers of the wdm chart. infra/k8s/render interprets these templates too (a subset of
+Go templates: see the top of that file), so keep to what it knows.
+*/}}
+
+{{/* The labels (and selector) of one part: include "wdm.labels" "stock" */}}
+{{- define "wdm.labels" -}}
+app.kubernetes.io/name: {{ . }}
+app.kubernetes.io/part-of: wdm
+{{- end }}
+
+{{/* How many pods a service may have: its maxReplicas when autoscaled, else replicas. */}}
+{{- define "wdm.maxPods" -}}
+{{- if .autoscaling.enabled }}{{ .autoscaling.maxReplicas }}{{ else }}{{ .replicas }}{{ end -}}
+{{- end }}
+
+{{/*
+The nng URLs of every pod a service may have, e.g. for stock:
+tcp://stock-0.stock:7051,tcp://stock-1.stock:7051,...
+Per-pod names of the StatefulSet's headless Service, so that a client's REQ socket holds
+one connection to each replica (round-robin, and a request whose replica dies is re-sent
+on another connection). Names of pods that do not exist (yet) do not resolve; nng keeps
+re-dialing them (at most once a second) and connects when the HPA adds the pod.
+Usage: include "wdm.urls" (dict "name" "stock" "svc" .Values.stock)
+*/}}
+{{- define "wdm.urls" -}}
+{{- $name := .name -}}
+{{- $port := .svc.port -}}
+{{- range $i := until (int (include "wdm.maxPods" .svc)) -}}
+{{- if $i }},{{ end }}tcp://{{ $name }}-{{ $i }}.{{ $name }}:{{ $port }}
+{{- end -}}
+{{- end }}
+
+{{/* host:port of every Sentinel, for WDM_SENTINELS. Argument: the root context. */}}
+{{- define "wdm.sentinels" -}}
+{{- $port := .Values.sentinel.port -}}
+{{- range $i := until (int .Values.sentinel.replicas) -}}
+{{- if $i }},{{ end }}redis-sentinel-{{ $i }}.redis-sentinel:{{ $port }}
+{{- end -}}
+{{- end }}
+
+{{/* The pod securityContext of the application image. Argument: the root context. */}}
+{{- define "wdm.appPodSecurity" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.runAsUser }}
+runAsGroup: {{ .Values.runAsUser }}
+{{- end }}
+
+{{/* The container securityContext of every container of ours: nothing to escalate to. */}}
+{{- define "wdm.containerSecurity" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: [ALL]
+{{- end }}
+
+{{/*
+The environment every service (order, stock, payment) gets: Redis through the Sentinels,
+RabbitMQ, and the shared settings. The RabbitMQ URL is put together from the Secret by
+Kubernetes ($(VAR) refers to a variable defined before it). Argument: the root context.
+*/}}
+{{- define "wdm.serviceEnv" -}}
+- name: WDM_SENTINELS
+  value: {{ include "wdm.sentinels" . | quote }}
+- name: WDM_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: wdm-redis
+      key: password
+- name: RABBITMQ_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: wdm-rabbitmq
+      key: username
+- name: RABBITMQ_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: wdm-rabbitmq
+      key: password
+- name: WDM_RABBITMQ_URL
+  value: "amqp://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@rabbitmq:{{ .Values.rabbitmq.port }}/"
+- name: WDM_BUS_QUEUE_TYPE
+  value: {{ .Values.bus.queueType | quote }}
+- name: WDM_BUS_PREFETCH
+  value: {{ .Values.bus.prefetch | quote }}
+- name: WDM_BUS_HEARTBEAT_S
+  value: {{ .Values.bus.heartbeatS | quote }}
+- name: WDM_WAIT_TIMEOUT_MS
+  value: {{ .Values.store.waitTimeoutMs | quote }}
+- name: WDM_RETRY_DEADLINE_MS
+  value: {{ .Values.store.retryDeadlineMs | quote }}
+- name: WDM_SAGA_RECORD_TTL_S
+  value: {{ .Values.sagaRecordTtlS | quote }}
+- name: WDM_LOG_LEVEL
+  value: {{ .Values.logLevel | quote }}
+{{- end }}
