@@ -8,10 +8,5 @@ cd "$(dirname "$0")"
 missing=()
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
-if ((${#missing[@]} > 0)); then
-    echo "clients/js/setup.sh: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+../../infra/apt-install --no-recommends ${missing[@]+"${missing[@]}"}
 npm ci --no-audit --no-fund --loglevel=error

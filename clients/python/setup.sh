@@ -9,9 +9,4 @@ missing=()
 command -v protoc >/dev/null || missing+=(protobuf-compiler)
 /usr/bin/python3 -c 'import google.protobuf' 2>/dev/null || missing+=(python3-protobuf)
 /usr/bin/python3 -c 'import requests' 2>/dev/null || missing+=(python3-requests)
-if ((${#missing[@]} > 0)); then
-    echo "clients/python/setup.sh: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+"$(cd "$(dirname "$0")/../.." && pwd)/infra/apt-install" --no-recommends ${missing[@]+"${missing[@]}"}

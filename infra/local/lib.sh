@@ -329,13 +329,6 @@ install_packages() {
     done
     ((${#missing[@]} == 0)) && return 0
 
-    local -a sudo=()
-    if ((EUID != 0)); then
-        command -v sudo >/dev/null ||
-            die "missing packages (${missing[*]}): run as root, or install them yourself"
-        sudo=(sudo)
-    fi
     log "installing missing packages: ${missing[*]}"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${wanted[@]}"
+    "$WDM_REPO_DIR/infra/apt-install" "${missing[@]}"
 }

@@ -26,14 +26,7 @@ die() {
 missing=()
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 /usr/bin/python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
-if ((${#missing[@]})); then
-    step "installing ${missing[*]}"
-    sudo=()
-    ((EUID == 0)) || sudo=(sudo)
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$repo/infra/apt-install" --no-recommends ${missing[@]+"${missing[@]}"}
 
 # ---- 2. docker-compose config ----
 step "docker-compose config -q ($(docker-compose version --short 2>/dev/null || echo '?'))"

@@ -42,14 +42,7 @@ if ((EUID == 0)); then  # for k8s/redis_scripts.sh
     command -v redis-cli >/dev/null || missing+=(redis-tools)
     command -v ip >/dev/null || missing+=(iproute2)
 fi
-if ((${#missing[@]})); then
-    step "installing ${missing[*]}"
-    sudo=()
-    ((EUID == 0)) || sudo=(sudo)
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$repo/infra/apt-install" --no-recommends ${missing[@]+"${missing[@]}"}
 step "npm ci ($here)"
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
