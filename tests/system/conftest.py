@@ -340,10 +340,27 @@ def base_url():
         topo.down()
         pytest.fail(f"{why}\n--- tail of {topo.up_log} ---\n{log}\n(logs saved under {topo.tmp})",
                     pytrace=False)
+    global _RUN_DIR
+    _RUN_DIR = topo.run_dir
     try:
         yield topo.url
     finally:
         topo.down()
+
+
+_RUN_DIR = None   # the run dir of the topology base_url started
+
+
+@pytest.fixture(scope="session")
+def topology_env(base_url):
+    """The test topology's topology.env (ports, pid dir, password) as a dict. With
+    WDM_TEST_URL, the run dir comes from WDM_TEST_RUN_DIR (else such tests are skipped)."""
+    run_dir = _RUN_DIR or os.environ.get("WDM_TEST_RUN_DIR")
+    if not run_dir:
+        pytest.skip("no run dir: set WDM_TEST_RUN_DIR along with WDM_TEST_URL")
+    out = subprocess.run(["bash", "-c", 'set -a; . "$1/topology.env"; env -0', "-", str(run_dir)],
+                         check=True, capture_output=True, text=True).stdout
+    return dict(kv.split("=", 1) for kv in out.split("\0") if "=" in kv)
 
 
 @pytest.fixture(scope="session")
@@ -356,6 +373,19 @@ def pb(tmp_path_factory):
     ns, how = wdmproto.load(str(REPO / "proto"), str(tmp_path_factory.mktemp("proto")))
     ns.how = how
     return ns
+
+
+def _terminated(signum, frame):
+    # Once: the topology's teardown that follows must not be cut short by a second TERM.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config):
+    # A TERM (e.g. from `timeout` in CI) ends the session like ^C: the fixtures are torn
+    # down, so the topology is stopped rather than left running.
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
 
 
 @pytest.hookimpl(trylast=True)     # after the runner's own sessionfinish tears the fixtures down
