@@ -99,7 +99,8 @@ class Report:
         return "\n".join(out)
 
 
-def _decode(raw):
+def decode_body(raw):
+    """An answer's body: its JSON when it parses, else its text."""
     text = raw.decode("utf-8", "replace")
     try:
         return json.loads(text)
@@ -115,7 +116,7 @@ class _Client:
         """(status, body); status None with the exception text when no answer came."""
         try:
             async with self.s.request(method, self.url + path, headers=headers) as r:
-                return r.status, _decode(await r.read())
+                return r.status, decode_body(await r.read())
         except (aiohttp.ClientError, asyncio.TimeoutError) as e:
             return None, f"{type(e).__name__}: {e}"
 

@@ -7,12 +7,17 @@ import http.client
 import json
 import re
 import socket
+import sys
 import time
 import urllib.parse
 import uuid
+from pathlib import Path
 
 import aiohttp
 import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from consistency import decode_body  # noqa: E402  bench/consistency.py, shared with the bench
 
 MAX = 2**53              # largest amount/price/quantity/balance the API accepts
 TIMEOUT = 30             # seconds; any request slower than this counts as a hang
@@ -116,14 +121,6 @@ Answer.__doc__ = """status None when no answer came (body then says why); body i
 JSON when the answer was JSON, else its text."""
 
 
-def _decode(raw):
-    text = raw.decode("utf-8", "replace")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 async def _concurrently(base, reqs, concurrency, timeout):
     conn = aiohttp.TCPConnector(limit=concurrency)
     tmo = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout)
@@ -140,7 +137,7 @@ async def _concurrently(base, reqs, concurrency, timeout):
                 async with s.request(rq.get("method", "POST"), base.rstrip("/") + rq["path"],
                                      headers=rq.get("headers")) as r:
                     ctype = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
-                    return Answer(r.status, ctype, _decode(await r.read()))
+                    return Answer(r.status, ctype, decode_body(await r.read()))
             except (aiohttp.ClientError, asyncio.TimeoutError) as e:
                 return Answer(None, "", f"{type(e).__name__}: {e}")
 
