@@ -10,6 +10,7 @@
 #include "log.h"
 #include "order.h"
 #include "saga.h"
+#include "svc_script.h"
 
 /* Sagas looked at per tick, and how long a call waits before it is looked at. */
 #define WATCH_MAX 256
@@ -21,7 +22,7 @@
 /* Takes over one saga whose lease looked expired, and sends what it needs next. */
 static void watch_take_over(service_worker *w, order_saga *s, const char *saga_id)
 {
-    char saga_key[SAGA_KEY_LEN], lease[24];
+    char saga_key[SAGA_KEY_LEN], lease[SVC_INT_LEN];
     const char *keys[] = {saga_key, SAGA_INFLIGHT_KEY};
     const char *args[] = {saga_id, s->replica_id, s->event_queue, lease};
     const char *what;
@@ -29,7 +30,7 @@ static void watch_take_over(service_worker *w, order_saga *s, const char *saga_i
     int rv;
 
     order_saga_key(saga_key, saga_id, "");
-    snprintf(lease, sizeof(lease), "%lld", (long long)s->lease_ms);
+    svc_fmt_int(lease, s->lease_ms);
     if ((rv = store_eval(w->store, &order_scripts[ORDER_SCRIPT_SAGA_TAKEOVER], 2, keys, 4, args,
                          &r)) != 0) {
         log_warn("saga %s: takeover failed: %s", saga_id, strerror(-rv));

@@ -21,6 +21,7 @@ typedef struct waiter {
 
 struct order_waiters {
     pthread_mutex_t mu;
+    size_t n;                        /* parked calls; lets an idle watcher skip the scan */
     waiter *buckets[WAITERS_BUCKETS];
 };
 
@@ -94,6 +95,7 @@ int order_waiters_add(order_waiters *t, const char *saga_id, const char *order_i
     pthread_mutex_lock(&t->mu);
     w->next = t->buckets[b];
     t->buckets[b] = w;
+    t->n++;
     pthread_mutex_unlock(&t->mu);
     return 0;
 }
@@ -111,6 +113,7 @@ void order_waiters_finish(order_waiters *t, const char *saga_id, bool committed,
             *pp = w->next;
             w->next = done;
             done = w;
+            t->n--;
         } else {
             pp = &w->next;
         }
@@ -126,7 +129,7 @@ size_t order_waiters_pending(order_waiters *t, char (*ids)[SAGA_ID_LEN], size_t 
     size_t n = 0;
 
     pthread_mutex_lock(&t->mu);
-    for (size_t b = 0; b < WAITERS_BUCKETS && n < max; b++) {
+    for (size_t b = 0; b < WAITERS_BUCKETS && n < max && t->n > 0; b++) {
         for (waiter *w = t->buckets[b]; w != NULL && n < max; w = w->next) {
             bool seen = false;
             if (w->since_ms > cutoff)
