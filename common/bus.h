@@ -26,8 +26,22 @@
 #define BUS_QUEUE_PAYMENT "payment.commands"
 #define BUS_QUEUE_MAX 128
 
+#define BUS_URLS_MAX 16
+
+/* One URL of a list, borrowed from the list's string (not NUL-terminated). */
+typedef struct bus_url {
+    const char *s;
+    size_t len;
+} bus_url;
+
 typedef struct bus_config {
-    const char *url;      /* amqp://user:pass@host:port/vhost (WDM_RABBITMQ_URL) */
+    /* WDM_RABBITMQ_URL: amqp://user:pass@host:port/vhost, or a comma-separated list of
+     * such URLs (the nodes of a cluster). Each (re)connect tries the next URL, starting at
+     * a random one per process (url_first) so that processes spread over the nodes. */
+    const char *url;
+    bus_url urls[BUS_URLS_MAX]; /* url split at its commas */
+    size_t n_urls;
+    size_t url_first;
     int prefetch;         /* unacked deliveries per consumer (WDM_BUS_PREFETCH) */
     int heartbeat_s;      /* AMQP heartbeat (WDM_BUS_HEARTBEAT_S) */
     bool quorum;          /* quorum queues, else classic (WDM_BUS_QUEUE_TYPE) */
@@ -35,6 +49,12 @@ typedef struct bus_config {
 
 /* Reads the bus settings from the environment. Returns 0 or -EINVAL. */
 int bus_config_read(bus_config *cfg);
+
+/* Splits `list`, one or more amqp:// URLs separated by commas (blanks around each are
+ * dropped), into urls[0..max-1], which point into list. Every URL must parse as an AMQP
+ * URL. Returns how many there are (1..max), or -EINVAL (an empty or malformed URL, or
+ * more than max). Pure: no I/O, nothing logged. */
+int bus_url_split(const char *list, bus_url *urls, size_t max);
 
 /* Writes the name of an order replica's event queue ("order.events.<replica>") into buf.
  * Returns 0, or -EINVAL when it does not fit. */

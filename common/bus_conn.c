@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include <amqp_tcp_socket.h>
 
@@ -21,6 +23,20 @@ int bus_config_read(bus_config *cfg)
     int rv;
 
     cfg->url = config_str("WDM_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/");
+    if ((rv = bus_url_split(cfg->url, cfg->urls, BUS_URLS_MAX)) < 0) {
+        /* Not the value: it holds the password. */
+        log_error("WDM_RABBITMQ_URL: expected 1 to %d amqp:// URLs, comma-separated",
+                  BUS_URLS_MAX);
+        return rv;
+    }
+    cfg->n_urls = (size_t)rv;
+    cfg->url_first = 0;
+    if (cfg->n_urls > 1) {
+        unsigned r = 0;
+        if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+            r = (unsigned)getpid();
+        cfg->url_first = r % cfg->n_urls;
+    }
     if ((rv = config_int("WDM_BUS_PREFETCH", 256, 1, 65535, &prefetch)) != 0 ||
         (rv = config_int("WDM_BUS_HEARTBEAT_S", 10, 0, 600, &heartbeat)) != 0)
         return rv;
@@ -33,6 +49,52 @@ int bus_config_read(bus_config *cfg)
     cfg->heartbeat_s = (int)heartbeat;
     cfg->quorum = strcmp(type, "quorum") == 0;
     return 0;
+}
+
+/* Trims blanks from both ends of s[0..*len). Returns the new start. */
+static const char *url_trim(const char *s, size_t *len)
+{
+    while (*len > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        (*len)--;
+    }
+    while (*len > 0 && (s[*len - 1] == ' ' || s[*len - 1] == '\t'))
+        (*len)--;
+    return s;
+}
+
+/* True when s[0..len) parses as an AMQP URL (amqp_parse_url writes into its argument,
+ * hence the copy). */
+static bool url_valid(const char *s, size_t len)
+{
+    struct amqp_connection_info info;
+    char *copy = strndup(s, len);
+    bool ok;
+
+    if (copy == NULL)
+        return false;
+    ok = amqp_parse_url(copy, &info) == AMQP_STATUS_OK;
+    free(copy);
+    return ok;
+}
+
+int bus_url_split(const char *list, bus_url *urls, size_t max)
+{
+    size_t n = 0;
+    const char *p = list;
+
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        const char *s = url_trim(p, &len);
+
+        if (len == 0 || n == max || !url_valid(s, len))
+            return -EINVAL;
+        urls[n++] = (bus_url){s, len};
+        if (comma == NULL)
+            return (int)n;
+        p = comma + 1;
+    }
 }
 
 int bus_event_queue(char *buf, size_t size, const char *replica_id)
@@ -99,7 +161,10 @@ static int conn_declare(bus_conn *c, const bus_config *cfg, const char *own_queu
     return 0;
 }
 
-int bus_conn_open(bus_conn *c, const bus_config *cfg, const char *own_queue)
+/* Opens c to the one URL u (see bus_conn_open). Returns 0, or a negative error with the
+ * connection closed. */
+static int conn_open_url(bus_conn *c, const bus_config *cfg, const char *own_queue,
+                         const bus_url *u)
 {
     struct timeval tv = {BUS_CONNECT_TIMEOUT_MS / 1000, (BUS_CONNECT_TIMEOUT_MS % 1000) * 1000};
     struct amqp_connection_info info;
@@ -107,10 +172,10 @@ int bus_conn_open(bus_conn *c, const bus_config *cfg, const char *own_queue)
     char *url;
     int rv = -EIO;
 
-    if ((url = strdup(cfg->url)) == NULL)
+    if ((url = strndup(u->s, u->len)) == NULL)
         return -ENOMEM;
     if (amqp_parse_url(url, &info) != AMQP_STATUS_OK) {
-        log_error("bus: cannot parse WDM_RABBITMQ_URL %s", cfg->url);
+        log_error("bus: cannot parse a URL of WDM_RABBITMQ_URL");
         free(url);
         return -EINVAL;
     }
@@ -142,12 +207,30 @@ int bus_conn_open(bus_conn *c, const bus_config *cfg, const char *own_queue)
     if ((rv = conn_declare(c, cfg, own_queue)) != 0)
         goto fail;
     c->next_tag = 1;
+    if (cfg->n_urls > 1)
+        log_info("bus: connected to %s:%d", info.host, info.port);
     free(url);
     return 0;
 fail:
     amqp_destroy_connection(c->amqp);
     c->amqp = NULL;
     free(url);
+    return rv;
+}
+
+int bus_conn_open(bus_conn *c, const bus_config *cfg, const char *own_queue)
+{
+    int rv = -EIO;
+
+    /* Each URL at most once, starting after the one of the last open: a node that went
+     * away is skipped, and a connection that broke reconnects to the next node. */
+    for (size_t k = 0; k < cfg->n_urls; k++) {
+        const bus_url *u = &cfg->urls[(cfg->url_first + c->url_turn) % cfg->n_urls];
+
+        c->url_turn++;
+        if ((rv = conn_open_url(c, cfg, own_queue, u)) == 0)
+            return 0;
+    }
     return rv;
 }
 

@@ -11,6 +11,7 @@
 typedef struct bus_conn {
     amqp_connection_state_t amqp; /* NULL while closed */
     uint64_t next_tag;            /* publisher-confirm tag of the next publish */
+    size_t url_turn;              /* the next open starts at URL cfg->url_first + url_turn */
 } bus_conn;
 
 typedef struct bus_msg {
@@ -26,7 +27,8 @@ struct bus_outbox {
 };
 
 /* Connects, logs in (heartbeats on), opens channel 1 in confirm mode and declares the
- * exchange, both command queues and `own_queue` when not NULL.
+ * exchange, both command queues and `own_queue` when not NULL. With several URLs in cfg
+ * it tries each in turn, starting after the one it last connected to.
  * Returns 0, or a negative error with the connection closed. */
 int bus_conn_open(bus_conn *c, const bus_config *cfg, const char *own_queue);
 
