@@ -1,0 +1,135 @@
+"""wdm-bench (bench/): the C load generator run against the test topology. Each scenario
+must exit 0 with a JSON report whose counts add up (requests = the sum of the statuses,
+per operation too), with no 5xx and no errors, and the consistency scenario must pass
+every check. Also: an unreachable server is counted as connect errors (exit 1), a setup
+that cannot run exits 2, and a bad command line exits 2.
+
+Data: consistency and mixed create their own ids through the API. stress batch_inits the
+ids "0".."499" (users, items, orders) and checks some of those orders out; the other
+tests that use batch_init ids (test_batch_init, test_clients) batch_init them again
+themselves before they read them, so nothing here changes what they see."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+# A sanitizer report in wdm-bench's own output (the asan variant builds it with ASan/UBSan).
+SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:")
+RUN_TIMEOUT = 300   # seconds for one wdm-bench run, setup included
+
+
+@pytest.fixture(scope="module")
+def bench():
+    build = os.environ.get("WDM_BUILD_DIR")
+    exe = Path(build) / "bench" / "wdm-bench" if build else None
+    if exe is None or not os.access(exe, os.X_OK):
+        pytest.skip("no wdm-bench in WDM_BUILD_DIR")
+    return exe
+
+
+def run_bench(bench, url, tmp_path, *args):
+    """Runs wdm-bench with a JSON report; returns (process, report or None)."""
+    out = tmp_path / "report.json"
+    p = subprocess.run([str(bench), *args, "--url", url, "--json", str(out), "--quiet"],
+                       capture_output=True, text=True, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
+    assert not SANITIZER_RE.search(p.stderr), p.stderr[-3000:]
+    report = json.loads(out.read_text()) if out.exists() else None
+    return p, report
+
+
+def explain(p):
+    return f"exit {p.returncode}\n--- stdout\n{p.stdout[-3000:]}\n--- stderr\n{p.stderr[-2000:]}"
+
+
+def check_clean(p, report):
+    """Exit 0, PASS, counts that add up, no 5xx, no errors."""
+    assert p.returncode == 0, explain(p)
+    assert report["result"] == "PASS" and "RESULT: PASS" in p.stdout, explain(p)
+    assert report["requests"] == sum(report["status"].values()), report
+    ops = report["operations"]
+    for name, op in ops.items():
+        assert op["requests"] == sum(op["status"].values()), (name, op)
+        assert op["errors"] == 0, (name, op)
+    assert sum(op["requests"] for op in ops.values()) == report["requests"], report
+    assert not [s for s in report["status"] if s.startswith("5")], report["status"]
+    assert report["errors_total"] == 0 and not any(report["errors"].values()), report["errors"]
+    assert report["interrupted"] is False and report["error"] is None
+    lat = report["latency_us"]
+    assert lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99_9"] <= lat["max"], lat
+
+
+def test_consistency(bench, base_url, tmp_path):
+    p, r = run_bench(bench, base_url, tmp_path, "consistency", "--orders", "300", "--stock", "50",
+                     "-c", "100")
+    check_clean(p, r)
+    assert r["requests"] == 300
+    assert r["status"] == {"200": 50, "409": 250}, r["status"]
+    assert r["params"]["expected_200"] == 50
+    assert len(r["checks"]) == 9, r["checks"]
+    failed = [c for c in r["checks"] if not c["ok"]]
+    assert not failed, failed
+    assert p.stdout.count("PASS  ") == 9, p.stdout
+
+
+def test_mixed(bench, base_url, tmp_path):
+    series = tmp_path / "series.csv"
+    p, r = run_bench(bench, base_url, tmp_path, "mixed", "-d", "3", "-c", "16", "--users", "40",
+                     "--items", "40", "--orders", "40", "--series", str(series))
+    check_clean(p, r)
+    ops = r["operations"]
+    assert set(ops) == {"stock_find", "user_find", "add_funds", "stock_add", "add_item",
+                        "order_find", "checkout", "order_create"}
+    assert all(op["requests"] > 0 for op in ops.values()), ops
+    assert set(r["status"]) == {"200"}, r["status"]   # a fresh, funded pool: everything succeeds
+    rows = series.read_text().splitlines()
+    assert rows[0] == "t,rps,p50_ms,p90_ms,p99_ms,max_ms,errors"
+    assert len(rows) >= 3, rows
+
+
+def test_stress(bench, base_url, tmp_path):
+    p, r = run_bench(bench, base_url, tmp_path, "stress", "-n", "500", "-d", "3", "-c", "16")
+    check_clean(p, r)
+    assert r["params"]["orders"] == 500 and r["params"]["skip_setup"] == 0
+    assert r["requests"] > 0
+    assert set(r["status"]) <= {"200", "409"}, r["status"]
+
+
+def test_stress_open_loop(bench, base_url, tmp_path):
+    # Reuses test_stress's data when it ran; alone, unknown orders answer 404 (not an error).
+    p, r = run_bench(bench, base_url, tmp_path, "stress", "--skip-setup", "-n", "500",
+                     "--rate", "200", "-d", "2", "-c", "8")
+    check_clean(p, r)
+    assert r["mode"] == "open" and r["rate"] == 200
+    assert 300 <= r["requests"] <= 400 and r["unsent"] == 0, r
+    assert set(r["status"]) <= {"200", "404", "409"}, r["status"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_server_is_an_error(bench, tmp_path):
+    url = f"http://127.0.0.1:{free_port()}"
+    p, r = run_bench(bench, url, tmp_path, "stress", "--skip-setup", "-n", "10", "-d", "1", "-c", "2")
+    assert p.returncode == 1, explain(p)
+    assert r["requests"] == 0 and r["errors"]["connect"] > 0 and r["result"] == "FAIL", r
+
+    p, r = run_bench(bench, url, tmp_path, "consistency", "--orders", "5", "--timeout", "1000")
+    assert p.returncode == 2, explain(p)
+    assert "setup" in r["error"] and r["result"] == "FAIL", r
+
+
+def test_bad_command_line(bench):
+    for args in (["nosuch"], [], ["stress", "-c", "0"], ["mixed", "--mix", "nosuch=1"],
+                 ["stress", "--url", "https://x"], ["stress", "--rate", "x"]):
+        p = subprocess.run([str(bench), *args], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 2, (args, explain(p))
+    p = subprocess.run([str(bench), "--help"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0 and "usage: wdm-bench" in p.stdout
