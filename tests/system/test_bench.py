@@ -12,6 +12,7 @@ themselves before they read them, so nothing here changes what they see."""
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -101,9 +102,15 @@ def test_stress(bench, base_url, tmp_path):
 
 def test_stress_open_loop(bench, base_url, tmp_path):
     # Reuses test_stress's data when it ran; alone, unknown orders answer 404 (not an error).
+    # With gnuplot installed (gnuplot-nox), the series is drawn too.
+    png = tmp_path / "series.png"
+    plot = ["--plot", str(png)] if shutil.which("gnuplot") else []
     p, r = run_bench(bench, base_url, tmp_path, "stress", "--skip-setup", "-n", "500",
-                     "--rate", "200", "-d", "2", "-c", "8")
+                     "--rate", "200", "-d", "2", "-c", "8", *plot)
     check_clean(p, r)
+    if plot:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert len((tmp_path / "series.png.csv").read_text().splitlines()) >= 2
     assert r["mode"] == "open" and r["rate"] == 200
     assert 300 <= r["requests"] <= 400 and r["unsent"] == 0, r
     assert set(r["status"]) <= {"200", "404", "409"}, r["status"]
