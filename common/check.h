@@ -26,6 +26,22 @@ static int check_failures;
         }                                                                                      \
     } while (0)
 
+/* What write(arg, out) writes, as a NUL-terminated string (the caller's to free); a
+ * failed write is a failed check. For tests of text renderers. */
+static inline char *check_text(int (*write)(void *arg, FILE *out), void *arg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    CHECK(f != NULL);
+    if (f == NULL)
+        return strdup("");
+    CHECK(write(arg, f) == 0);
+    CHECK(fclose(f) == 0);
+    return text;
+}
+
 static inline int check_status(const char *name)
 {
     if (check_failures > 0) {

@@ -13,6 +13,34 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "log.h"
+#include "metrics.h"
+
+/* Answers counted per status: Wdm__Status values below this. */
+#define RPC_STATUS_SLOTS 8
+
+static metrics_family rpc_requests = {
+    .type = METRICS_COUNTER,
+    .name = "wdm_rpc_requests_total",
+    .help = "RPC requests answered, by method and status.",
+    .labels = {"method", "status"},
+};
+static metrics_family rpc_seconds = {
+    .type = METRICS_HISTOGRAM,
+    .name = "wdm_rpc_request_seconds",
+    .help = "Time from receiving an RPC request until its answer, by method.",
+    .labels = {"method"},
+};
+static metrics_family rpc_deferred_calls = {
+    .type = METRICS_GAUGE,
+    .name = "wdm_rpc_deferred_calls",
+    .help = "RPC calls whose answer is deferred and not given yet.",
+};
+
+/* A method's series, looked up once at start. */
+typedef struct rpc_method_stats {
+    metrics_series *seconds;
+    metrics_series *answers[RPC_STATUS_SLOTS]; /* by Wdm__Status */
+} rpc_method_stats;
 
 typedef struct rpc_worker {
     rpc_server *srv;
@@ -28,6 +56,8 @@ struct rpc_server {
     nng_socket sock;
     rpc_worker *workers;
     int n_workers;
+    rpc_method_stats *stats;   /* cfg->methods' series, then those of "unknown" */
+    metrics_series *deferred;  /* wdm_rpc_deferred_calls */
 };
 
 static int nng_to_errno(int rv)
@@ -79,6 +109,41 @@ ProtobufCMessage *rpc_call_unpack(rpc_call *call, const ProtobufCMessageDescript
     return m;
 }
 
+/* Creates the series of every method and of "unknown" (so that each shows 0 from the
+ * start). Returns 0 or -ENOMEM. A series the registry cannot hold stays NULL (uncounted). */
+static int server_stats_init(rpc_server *srv)
+{
+    const ProtobufCEnumDescriptor *st = &wdm__status__descriptor;
+    size_t n = srv->cfg->n_methods + 1;
+
+    if ((srv->stats = calloc(n, sizeof(*srv->stats))) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const char *method = i < srv->cfg->n_methods ? srv->cfg->methods[i].name : "unknown";
+        srv->stats[i].seconds = metrics_series_get(&rpc_seconds, &method, 1);
+        for (unsigned j = 0; j < st->n_values; j++) {
+            const char *labels[] = {method, st->values[j].name};
+            if (st->values[j].value >= 0 && st->values[j].value < RPC_STATUS_SLOTS)
+                srv->stats[i].answers[st->values[j].value] =
+                    metrics_series_get(&rpc_requests, labels, 2);
+        }
+    }
+    srv->deferred = metrics_series_get(&rpc_deferred_calls, NULL, 0);
+    return 0;
+}
+
+/* Counts an answered call: its status, and the time since it came. */
+static void server_count(const rpc_call *call)
+{
+    const rpc_method_stats *s = call->stats;
+
+    if (s == NULL)
+        return;
+    metrics_observe_ns(s->seconds, metrics_since_ns(call->received_ns));
+    if ((unsigned)call->status < RPC_STATUS_SLOTS)
+        metrics_counter_inc(s->answers[call->status]);
+}
+
 /* Finds the handler of `name` and runs it; unknown methods are INVALID_ARGUMENT. */
 static void server_dispatch(rpc_worker *w, rpc_call *call)
 {
@@ -86,6 +151,7 @@ static void server_dispatch(rpc_worker *w, rpc_call *call)
 
     for (size_t i = 0; i < cfg->n_methods; i++) {
         if (strcmp(cfg->methods[i].name, call->method) == 0) {
+            call->stats = &w->srv->stats[i];
             cfg->methods[i].fn(w->state, call);
             return;
         }
@@ -125,7 +191,9 @@ static int server_pack_reply(const rpc_call *call, nng_msg *msg)
  * or -ENOMEM (msg then still holds the request, and must be dropped). */
 static int server_handle(rpc_worker *w, nng_msg *msg)
 {
-    rpc_call call = {.status = WDM__STATUS__UNAVAILABLE, .worker = w};
+    rpc_call call = {.status = WDM__STATUS__UNAVAILABLE, .worker = w,
+                     .stats = &w->srv->stats[w->srv->cfg->n_methods], /* until dispatched */
+                     .received_ns = metrics_now_ns()};
     Wdm__RpcRequest *req;
     int rv;
 
@@ -145,6 +213,7 @@ static int server_handle(rpc_worker *w, nng_msg *msg)
         rv = 1;
     } else {
         rv = server_pack_reply(&call, msg);
+        server_count(&call);
     }
     free(call.reply);
     if (req != NULL)
@@ -190,7 +259,11 @@ static void *server_worker_main(void *arg)
 struct rpc_deferred {
     nng_ctx ctx;    /* the context the request came in on: the way back */
     nng_aio *aio;
-    rpc_call call;  /* status, error and reply of the answer */
+    rpc_call call;  /* status, error and reply of the answer; received_ns */
+    /* Copies of the server's series pointers (series live as long as the process): a
+     * deferred call may be answered after its server stopped. */
+    rpc_method_stats stats;
+    metrics_series *inflight; /* wdm_rpc_deferred_calls */
 };
 
 /* The send of a deferred answer finished (on an nng thread): release everything. */
@@ -224,7 +297,14 @@ rpc_deferred *rpc_call_defer(rpc_call *call)
     }
     d->ctx = w->ctx;
     w->ctx = fresh;
+    if (call->stats != NULL) {
+        d->stats = *call->stats;
+        d->call.stats = &d->stats;
+    }
+    d->call.received_ns = call->received_ns;
+    d->inflight = w->srv->deferred;
     call->deferred = true;
+    metrics_gauge_add(d->inflight, 1);
     return d;
 fail:
     free(d);
@@ -236,6 +316,8 @@ static void deferred_send(rpc_deferred *d)
 {
     nng_msg *msg = NULL;
 
+    metrics_gauge_add(d->inflight, -1);
+    server_count(&d->call);
     if (nng_msg_alloc(&msg, 0) != 0 || server_pack_reply(&d->call, msg) != 0) {
         log_error("rpc: out of memory sending a deferred answer; dropped");
         if (msg != NULL)
@@ -279,7 +361,8 @@ int rpc_server_start(rpc_server **out, const rpc_server_config *cfg)
         free(srv);
         return -ENOMEM;
     }
-    if ((rv = nng_to_errno(nng_rep0_open(&srv->sock))) != 0)
+    if ((rv = server_stats_init(srv)) != 0 ||
+        (rv = nng_to_errno(nng_rep0_open(&srv->sock))) != 0)
         goto fail_sock;
     for (srv->n_workers = 0; srv->n_workers < cfg->workers; srv->n_workers++) {
         rpc_worker *w = &srv->workers[srv->n_workers];
@@ -314,6 +397,7 @@ fail:
     rpc_server_stop(srv);
     return rv;
 fail_sock:
+    free(srv->stats);
     free(srv->workers);
     free(srv);
     return rv;
@@ -331,6 +415,7 @@ void rpc_server_stop(rpc_server *srv)
         if (srv->cfg->worker_fini && w->state)
             srv->cfg->worker_fini(w->state);
     }
+    free(srv->stats);
     free(srv->workers);
     free(srv);
 }

@@ -6,7 +6,14 @@
  * in flight at once, and a handler may block (on Redis, or on an RPC to another service).
  *
  * nng may deliver a request twice (a requester re-sends when a replica dies); handlers of
- * writes must therefore be idempotent, keyed by rpc_call.idempotency_key. */
+ * writes must therefore be idempotent, keyed by rpc_call.idempotency_key.
+ *
+ * Metrics (the process registry, metrics.h), for every method of the table and
+ * "unknown" (no such method, or a malformed envelope):
+ *   wdm_rpc_requests_total{method,status}   counter: answers, by status (OK, NOT_FOUND, ...)
+ *   wdm_rpc_request_seconds{method}         histogram: from receipt to the answer, also
+ *                                           for deferred answers
+ *   wdm_rpc_deferred_calls                  gauge: deferred calls not answered yet */
 #ifndef WDM_RPC_SERVER_H
 #define WDM_RPC_SERVER_H
 
@@ -29,6 +36,9 @@ typedef struct rpc_call {
     size_t reply_len;
     struct rpc_worker *worker;     /* the server's, for rpc_call_defer */
     bool deferred;
+    /* The server's, for its metrics: the method's series, and when the request came. */
+    const struct rpc_method_stats *stats;
+    uint64_t received_ns;
 } rpc_call;
 
 /* A method handler. `state` is the worker's state (from worker_init). It must set the

@@ -14,6 +14,8 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics_http.h"
+#include "wdm_metrics.h"
 
 /* How long a starting service waits for its Redis master to appear. */
 #define SERVICE_STARTUP_MS 60000
@@ -28,6 +30,8 @@ typedef struct service_ctx {
     pthread_t ticker;
     service_worker *tick_worker;
     atomic_bool stopping;
+    const char *metrics_addr;   /* WDM_METRICS_ADDR; "" for no /metrics listener */
+    metrics_http *metrics;
 } service_ctx;
 
 static void random_bytes(void *buf, size_t len)
@@ -205,6 +209,31 @@ static int service_tick_start(service_ctx *ctx)
     return 0;
 }
 
+/* Starts the /metrics listener when WDM_METRICS_ADDR is set. Returns 0 or a negative
+ * error (a set address that cannot be listened on is a start-up error). */
+static int service_metrics_start(service_ctx *ctx)
+{
+    metrics_http_config cfg = {.addr = ctx->metrics_addr};
+    int rv;
+
+    wdm_metrics_init();
+    if (ctx->metrics_addr[0] == '\0')
+        return 0;
+    if ((rv = metrics_http_start(&ctx->metrics, &cfg)) != 0) {
+        log_error("WDM_METRICS_ADDR=%s: cannot listen: %s", ctx->metrics_addr, strerror(-rv));
+        return rv;
+    }
+    log_info("metrics on http://%s/metrics", ctx->metrics_addr);
+    return 0;
+}
+
+static void service_metrics_stop(service_ctx *ctx)
+{
+    if (ctx->metrics != NULL)
+        metrics_http_stop(ctx->metrics);
+    ctx->metrics = NULL;
+}
+
 static void service_tick_stop(service_ctx *ctx)
 {
     if (ctx->tick_worker == NULL)
@@ -234,6 +263,7 @@ static int service_read_config(service_ctx *ctx, int64_t *workers, const char **
     ctx->store_cfg.password = config_str("WDM_REDIS_PASSWORD", "");
     ctx->store_cfg.wait_timeout_ms = (int)wait_ms;
     ctx->store_cfg.retry_deadline_ms = (int)deadline_ms;
+    ctx->metrics_addr = config_str("WDM_METRICS_ADDR", "");
     return 0;
 }
 
@@ -284,9 +314,14 @@ int service_main(const service_def *def)
         log_error("cannot start rpc server on %s: %s", listen, strerror(-rv));
         goto out;
     }
+    if ((rv = service_metrics_start(&ctx)) != 0) {
+        rpc_server_stop(srv);
+        goto out;
+    }
     if ((rv = service_bus_start(&ctx)) != 0 || (rv = service_tick_start(&ctx)) != 0) {
         log_error("cannot start the bus consumer or the ticker: %s", strerror(-rv));
         service_bus_stop(&ctx);
+        service_metrics_stop(&ctx);
         rpc_server_stop(srv);
         goto out;
     }
@@ -297,6 +332,7 @@ int service_main(const service_def *def)
     service_tick_stop(&ctx);
     service_bus_stop(&ctx);
     rpc_server_stop(srv);
+    service_metrics_stop(&ctx);
 out:
     if (def->fini)
         def->fini(ctx.shared);

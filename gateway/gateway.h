@@ -18,7 +18,7 @@
 
 #include <h2o.h> /* built with -DH2O_USE_LIBUV=0 (gateway/CMakeLists.txt) */
 
-#include "metrics.h"
+#include "gw_metrics.h"
 #include "route.h"
 #include "rpc_client.h"
 

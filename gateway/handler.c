@@ -2,12 +2,16 @@
 #include "handler.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "body.h"
 #include "health.h"
 #include "log.h"
+#include "metrics_process.h"
 #include "proxy.h"
 #include "respond.h"
 
@@ -83,22 +87,31 @@ static void handle_rpc(h2o_req_t *req, const gw_route *r, gw_parsed *p)
         gw_respond_error(req, slot, 503, "out of memory");
 }
 
-/* GET /metrics: every thread's counters, summed. */
+/* GET /metrics: every thread's counters, summed, then what the process registry holds and
+ * the process's own figures (metrics_process.h). */
 static void handle_metrics(h2o_req_t *req, const gw_route *r)
 {
     static const char ct[] = "text/plain; version=0.0.4";
     gw *g = gw_thread_of(req)->gw;
-    size_t slot = gw_route_index(r);
-    gw_buf b = GW_BUF_INIT;
+    size_t slot = gw_route_index(r), len = 0;
+    char *text = NULL;
+    FILE *f = open_memstream(&text, &len);
     long inflight = 0;
+    int rv = -ENOMEM;
 
     for (size_t i = 0; i < g->n_threads; i++)
         inflight += atomic_load(&g->threads[i].pending);
-    if (gw_metrics_render(g->metrics, g->n_threads, inflight, &b) != 0)
+    if (f != NULL) {
+        if ((rv = gw_metrics_render(g->metrics, g->n_threads, inflight, (long)getpid(), f)) == 0)
+            rv = metrics_process_render(NULL, f);
+        if (fclose(f) != 0 && rv == 0)
+            rv = -ENOMEM;
+    }
+    if (rv != 0)
         gw_respond_error(req, slot, 503, "out of memory");
     else
-        gw_respond(req, slot, 200, ct, b.data, b.len);
-    gw_buf_free(&b);
+        gw_respond(req, slot, 200, ct, text, len);
+    free(text);
 }
 
 /* The request's body when its Content-Type is application/x-protobuf (*len its size),
