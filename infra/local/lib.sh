@@ -8,8 +8,12 @@
 #   WDM_RUN_DIR            [<repo>/.run/local]  configs, data, logs, pids
 #   WDM_PORT_BASE          [7000]   every internal port is WDM_PORT_BASE + an offset
 #   WDM_GATEWAY_PORT       [8000]   HTTP
-#   WDM_RABBITMQ_PORT      [5672]   AMQP
-#   WDM_RABBITMQ_MGMT_PORT [15672]  management UI / HTTP API
+#   WDM_GATEWAYS           [2]      gateway processes (1..4), all on WDM_GATEWAY_PORT
+#                                   (SO_REUSEPORT: the kernel spreads the connections)
+#   WDM_RABBITMQ_PORT      [5672]   AMQP of RabbitMQ node 1
+#   WDM_RABBITMQ_MGMT_PORT [15672]  management UI / HTTP API of node 1
+#   WDM_RABBITMQ_NODES     [1]      RabbitMQ nodes: 1, or 3 (one cluster; the services'
+#                                   quorum queues get a member on every node)
 #   WDM_REPLICAS           [2]      replicas of each service (1..9)
 #   WDM_REDIS_PASSWORD     [wdm-local]
 #   WDM_BUILD_DIR          [<repo>/build]
@@ -18,7 +22,8 @@
 #   WDM_INFRA_TIMEOUT      [90]     up: seconds to wait for Redis, Sentinel, RabbitMQ
 #   WDM_HEALTH_TIMEOUT     [120]    up: seconds to wait for the gateway's /health
 #
-# Port offsets from WDM_PORT_BASE:
+# Port offsets from WDM_PORT_BASE (a topology uses WDM_PORT_BASE .. WDM_PORT_BASE+159,
+# plus WDM_GATEWAY_PORT, WDM_RABBITMQ_PORT and WDM_RABBITMQ_MGMT_PORT):
 #    1-3   Redis group "order"    (instance 1 starts as master, 2 and 3 as replicas)
 #   11-13  Redis group "stock"
 #   21-23  Redis group "payment"
@@ -26,10 +31,21 @@
 #   41-49  order replicas 1-9     (nng req/rep listen addresses)
 #   51-59  stock replicas 1-9
 #   61-69  payment replicas 1-9
-#   71     RabbitMQ Erlang distribution
-#   72     epmd (our own, so topologies don't share one)
+#   71     RabbitMQ node 1's Erlang distribution
+#   72     epmd (our own, so topologies don't share one; every node registers there)
 #   73-79  rabbitmqctl's Erlang distribution (one port per concurrent call)
-# Offsets 80-99 are unused: a test may put its WDM_GATEWAY_PORT there.
+#   80-99  unused: a test may put its WDM_GATEWAY_PORT there
+#  101-109 order replicas 1-9     metrics (WDM_METRICS_ADDR, 127.0.0.1:port)
+#  111-119 stock replicas 1-9     metrics
+#  121-129 payment replicas 1-9   metrics
+#  132-133 RabbitMQ nodes 2-3: AMQP                  (node 1: WDM_RABBITMQ_PORT)
+#  142-143 RabbitMQ nodes 2-3: management UI          (node 1: WDM_RABBITMQ_MGMT_PORT)
+#  152-153 RabbitMQ nodes 2-3: Erlang distribution    (node 1: offset 71)
+#
+# Process names (pids/<name>.pid, logs/<name>.log): redis-<group>-<i>, sentinel-<i>,
+# epmd, rabbitmq-<n> (the node's Erlang VM; rabbitmq-launcher-<n> is the shell that
+# runs it), <service>-<i>, gateway-<n>. RabbitMQ node n is named wdm-<AMQP port of
+# node 1>[-n]@localhost (node 1 without the suffix); all nodes share one Erlang cookie.
 
 WDM_LOCAL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WDM_REPO_DIR=$(cd "$WDM_LOCAL_DIR/../.." && pwd)
@@ -46,6 +62,8 @@ load_settings() {
     GATEWAY_PORT=${WDM_GATEWAY_PORT:-8000}
     RABBITMQ_PORT=${WDM_RABBITMQ_PORT:-5672}
     RABBITMQ_MGMT_PORT=${WDM_RABBITMQ_MGMT_PORT:-15672}
+    RABBITMQ_NODES=${WDM_RABBITMQ_NODES:-1}
+    GATEWAYS=${WDM_GATEWAYS:-2}
     REPLICAS=${WDM_REPLICAS:-2}
     REDIS_PASSWORD=${WDM_REDIS_PASSWORD:-wdm-local}
     BUILD_DIR=${WDM_BUILD_DIR:-$WDM_REPO_DIR/build}
@@ -53,12 +71,16 @@ load_settings() {
     ONLY_INFRA=${WDM_ONLY_INFRA:-0}
 
     local n
-    for n in PORT_BASE GATEWAY_PORT RABBITMQ_PORT RABBITMQ_MGMT_PORT REPLICAS; do
+    for n in PORT_BASE GATEWAY_PORT RABBITMQ_PORT RABBITMQ_MGMT_PORT RABBITMQ_NODES \
+        GATEWAYS REPLICAS; do
         [[ ${!n} =~ ^[0-9]+$ ]] || die "WDM_$n=${!n}: expected a number"
     done
     ((REPLICAS >= 1 && REPLICAS <= 9)) || die "WDM_REPLICAS=$REPLICAS: expected 1..9"
-    ((PORT_BASE >= 1024 && PORT_BASE + 99 <= 65535)) ||
-        die "WDM_PORT_BASE=$PORT_BASE: expected 1024..65436"
+    ((GATEWAYS >= 1 && GATEWAYS <= 4)) || die "WDM_GATEWAYS=$GATEWAYS: expected 1..4"
+    ((RABBITMQ_NODES == 1 || RABBITMQ_NODES == 3)) ||
+        die "WDM_RABBITMQ_NODES=$RABBITMQ_NODES: expected 1 or 3"
+    ((PORT_BASE >= 1024 && PORT_BASE + 159 <= 65535)) ||
+        die "WDM_PORT_BASE=$PORT_BASE: expected 1024..65376"
     # The password goes into config files unquoted.
     [[ $REDIS_PASSWORD =~ ^[A-Za-z0-9._~+=-]+$ ]] ||
         die "WDM_REDIS_PASSWORD: use only letters, digits and . _ ~ + = -"
@@ -72,9 +94,9 @@ load_settings() {
     PID_DIR=$RUN_DIR/pids
 
     SENTINEL_PORTS=("$((PORT_BASE + 31))" "$((PORT_BASE + 32))" "$((PORT_BASE + 33))")
-    RABBITMQ_DIST_PORT=$((PORT_BASE + 71))
     EPMD_PORT=$((PORT_BASE + 72))
-    RABBITMQ_NODENAME=wdm-$RABBITMQ_PORT@localhost
+    RABBITMQ_DIST_PORT=$(rabbitmq_dist_port 1)
+    RABBITMQ_NODENAME=$(rabbitmq_nodename 1)
 }
 
 die() {
@@ -112,6 +134,53 @@ service_port() {
     echo $((PORT_BASE + offset + $2))
 }
 
+# metrics_port SERVICE I: port of replica I's (1..9) WDM_METRICS_ADDR (127.0.0.1:port).
+metrics_port() {
+    local offset
+    case $1 in
+        order) offset=100 ;;
+        stock) offset=110 ;;
+        payment) offset=120 ;;
+        *) die "unknown service $1" ;;
+    esac
+    echo $((PORT_BASE + offset + $2))
+}
+
+# metrics_addrs: "name=127.0.0.1:port ..." of every service replica.
+metrics_addrs() {
+    local s i out=()
+    for s in "${WDM_SERVICES[@]}"; do
+        for ((i = 1; i <= REPLICAS; i++)); do
+            out+=("$s-$i=127.0.0.1:$(metrics_port "$s" "$i")")
+        done
+    done
+    echo "${out[*]}"
+}
+
+# rabbitmq_port N, rabbitmq_mgmt_port N, rabbitmq_dist_port N: RabbitMQ node N's AMQP,
+# management and Erlang distribution ports; rabbitmq_nodename N: its Erlang node name.
+rabbitmq_port() {
+    if (($1 == 1)); then echo "$RABBITMQ_PORT"; else echo $((PORT_BASE + 130 + $1)); fi
+}
+rabbitmq_mgmt_port() {
+    if (($1 == 1)); then echo "$RABBITMQ_MGMT_PORT"; else echo $((PORT_BASE + 140 + $1)); fi
+}
+rabbitmq_dist_port() {
+    if (($1 == 1)); then echo $((PORT_BASE + 71)); else echo $((PORT_BASE + 150 + $1)); fi
+}
+rabbitmq_nodename() {
+    if (($1 == 1)); then echo "wdm-$RABBITMQ_PORT@localhost"; else echo "wdm-$RABBITMQ_PORT-$1@localhost"; fi
+}
+
+# rabbitmq_urls: comma-separated amqp:// URLs of every RabbitMQ node (WDM_RABBITMQ_URL).
+rabbitmq_urls() {
+    local n urls=()
+    for ((n = 1; n <= RABBITMQ_NODES; n++)); do
+        urls+=("amqp://guest:guest@127.0.0.1:$(rabbitmq_port "$n")/")
+    done
+    (IFS=,; echo "${urls[*]}")
+}
+
 # service_urls SERVICE: comma-separated tcp:// URLs of every replica of SERVICE.
 service_urls() {
     local i urls=()
@@ -135,14 +204,18 @@ process_table() {
     done
     for i in 1 2 3; do echo "sentinel-$i sentinel ${SENTINEL_PORTS[i - 1]}"; done
     echo "epmd epmd $EPMD_PORT"
-    echo "rabbitmq rabbitmq $RABBITMQ_PORT"
+    for ((i = 1; i <= RABBITMQ_NODES; i++)); do
+        echo "rabbitmq-$i rabbitmq $(rabbitmq_port "$i")"
+    done
     [[ $ONLY_INFRA == 1 ]] && return 0
     for s in "${WDM_SERVICES[@]}"; do
         for ((i = 1; i <= REPLICAS; i++)); do
             echo "$s-$i $s $(service_port "$s" "$i")"
         done
     done
-    echo "gateway gateway $GATEWAY_PORT"
+    for ((i = 1; i <= GATEWAYS; i++)); do
+        echo "gateway-$i gateway $GATEWAY_PORT"
+    done
 }
 
 # ---- pidfiles ----
@@ -165,10 +238,10 @@ expected_cmd() {
     case $1 in
         redis-*) echo redis-server ;;
         sentinel-*) echo redis-sentinel ;;
-        rabbitmq) echo beam ;;
-        rabbitmq-launcher) echo rabbitmq-server ;;
+        rabbitmq-launcher*) echo rabbitmq-server ;;
+        rabbitmq*) echo beam ;;
         epmd) echo epmd ;;
-        *) echo "/${1%%-*}" ;;    # stock-2 -> .../stock/stock
+        *) echo "/${1%%-*}" ;;    # stock-2 -> .../stock/stock, gateway-1 -> .../gateway/gateway
     esac
 }
 
@@ -246,41 +319,60 @@ stop_all() {
 
 # ---- RabbitMQ ----
 
-# rabbitmq_env: prints the VAR=value words that make the RabbitMQ scripts (server, ctl,
-# plugins) use this topology's node, files and ports and nothing under /etc or /var.
-# The node must not start an epmd of its own: `up` starts ours and records its pid; one
-# started by Erlang would be nobody's to stop.
+# rabbitmq_conf_name N: the stem of node N's config and log names ("rabbitmq" for node
+# 1, as before there were more nodes; "rabbitmq-N" for the others).
+rabbitmq_conf_name() {
+    if (($1 == 1)); then echo rabbitmq; else echo "rabbitmq-$1"; fi
+}
+
+# rabbitmq_env N: prints the VAR=value words that make the RabbitMQ scripts (server, ctl,
+# plugins) use node N of this topology, its files and ports and nothing under /etc or
+# /var. All nodes share HOME (so one Erlang cookie) and the mnesia base (each node has
+# its own directory in it, named after the node). The node must not start an epmd of
+# its own: `up` starts ours and records its pid; one started by Erlang would be nobody's
+# to stop.
 rabbitmq_env() {
-    local d=$DATA_DIR/rabbitmq
+    local d=$DATA_DIR/rabbitmq c
+    c=$(rabbitmq_conf_name "$1")
     printf '%s\n' \
         "HOME=$d/home" \
-        "RABBITMQ_NODENAME=$RABBITMQ_NODENAME" \
+        "RABBITMQ_NODENAME=$(rabbitmq_nodename "$1")" \
         "RABBITMQ_NODE_IP_ADDRESS=127.0.0.1" \
-        "RABBITMQ_NODE_PORT=$RABBITMQ_PORT" \
-        "RABBITMQ_DIST_PORT=$RABBITMQ_DIST_PORT" \
+        "RABBITMQ_NODE_PORT=$(rabbitmq_port "$1")" \
+        "RABBITMQ_DIST_PORT=$(rabbitmq_dist_port "$1")" \
         "RABBITMQ_CTL_DIST_PORT_MIN=$((PORT_BASE + 73))" \
         "RABBITMQ_CTL_DIST_PORT_MAX=$((PORT_BASE + 79))" \
         "ERL_EPMD_PORT=$EPMD_PORT" \
         "ERL_EPMD_ADDRESS=127.0.0.1" \
         "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-start_epmd false -kernel inet_dist_use_interface {127,0,0,1}" \
         "RABBITMQ_MNESIA_BASE=$d/mnesia" \
-        "RABBITMQ_LOG_BASE=$LOG_DIR/rabbitmq" \
+        "RABBITMQ_LOG_BASE=$LOG_DIR/$c" \
         "RABBITMQ_LOGS=-" \
-        "ERL_CRASH_DUMP=$LOG_DIR/rabbitmq-erl_crash.dump" \
-        "RABBITMQ_CONFIG_FILE=$CONF_DIR/rabbitmq.conf" \
+        "ERL_CRASH_DUMP=$LOG_DIR/$c-erl_crash.dump" \
+        "RABBITMQ_CONFIG_FILE=$CONF_DIR/$c.conf" \
         "RABBITMQ_ADVANCED_CONFIG_FILE=$CONF_DIR/rabbitmq-advanced.config" \
         "RABBITMQ_CONF_ENV_FILE=$CONF_DIR/rabbitmq-env.conf" \
         "RABBITMQ_ENABLED_PLUGINS_FILE=$CONF_DIR/rabbitmq-enabled-plugins" \
-        "RABBITMQ_PID_FILE=$(pidfile rabbitmq)"
+        "RABBITMQ_PID_FILE=$(pidfile "rabbitmq-$1")"
 }
 
-# rmqctl ARGS...: the RabbitMQ CLI against this topology's node. Refuses to run
-# without our epmd: the CLI would start a stray one of its own (whatever its flags say).
-rmqctl() {
+# rmq_cli N TOOL ARGS...: a RabbitMQ CLI tool (rabbitmqctl, rabbitmq-queues,
+# rabbitmq-diagnostics, ...) against node N of this topology. Refuses to run without
+# our epmd: the CLI would start a stray one of its own (whatever its flags say).
+rmq_cli() {
+    local n=$1 tool=$2
     local -a envs
+    shift 2
+    [[ $tool =~ ^rabbitmq(ctl|-[a-z]+)$ && -x /usr/lib/rabbitmq/bin/$tool ]] ||
+        die "$tool: not a RabbitMQ CLI tool"
     running epmd || die "epmd of $RUN_DIR is not running (infra/local/up starts it)"
-    mapfile -t envs < <(rabbitmq_env)
-    env "${envs[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl "$@"
+    mapfile -t envs < <(rabbitmq_env "$n")
+    env "${envs[@]}" "/usr/lib/rabbitmq/bin/$tool" "$@"
+}
+
+# rmqctl ARGS...: rabbitmqctl against node 1.
+rmqctl() {
+    rmq_cli 1 rabbitmqctl "$@"
 }
 
 # ---- topology.env ----
@@ -304,6 +396,8 @@ use_recorded_topology() {
     WDM_GATEWAY_PORT=$(read_topology_setting WDM_GATEWAY_PORT)
     WDM_RABBITMQ_PORT=$(read_topology_setting WDM_RABBITMQ_PORT)
     WDM_RABBITMQ_MGMT_PORT=$(read_topology_setting WDM_RABBITMQ_MGMT_PORT)
+    WDM_RABBITMQ_NODES=$(read_topology_setting WDM_RABBITMQ_NODES)
+    WDM_GATEWAYS=$(read_topology_setting WDM_GATEWAYS)
     WDM_REPLICAS=$(read_topology_setting WDM_REPLICAS)
     WDM_ONLY_INFRA=$(read_topology_setting WDM_ONLY_INFRA)
     WDM_RUN_DIR=$RUN_DIR

@@ -152,8 +152,12 @@ expect_fail "a Secret volume item that does not exist" "no Secret wdm-rabbitmq w
     consistency "$(broken 's/key: erlang-cookie/key: erlang-cooky/')"
 expect_fail "a Service with a wrong target port" "targetPort" \
     consistency "$(broken 's/targetPort: management/targetPort: managment/')"
-expect_fail "RabbitMQ URL to no Service" "WDM_RABBITMQ_URL" \
-    consistency "$(broken 's#@rabbitmq:5672/#@rabbit:5672/#')"
+expect_fail "RabbitMQ URLs missing a node" "WDM_RABBITMQ_URL: lists pods" \
+    consistency "$(broken 's#,amqp://[^,"]*@rabbitmq-2.rabbitmq-nodes:5672/##')"
+expect_fail "a RabbitMQ URL on the wrong port" "but the pod listens on" \
+    consistency "$(broken 's#@rabbitmq-0.rabbitmq-nodes:5672/#@rabbitmq-0.rabbitmq-nodes:5673/#')"
+expect_fail "a RabbitMQ URL to no pod" "not a pod name of StatefulSet rabbitmq" \
+    consistency "$(broken 's#@rabbitmq-1.rabbitmq-nodes:5672/#@rabbitmq:5672/#')"
 expect_fail "order's replica id not its pod name" "WDM_REPLICA_ID must be" \
     consistency "$(broken 's/fieldPath: metadata.name/fieldPath: metadata.uid/')"
 expect_fail "a \$(VAR) not defined before" "not defined before" \

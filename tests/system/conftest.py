@@ -72,7 +72,7 @@ def _tail(path, n=60):
 SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
                           r"SUMMARY: UndefinedBehaviorSanitizer")
 # Our programs (pidfile names) that `down` may have had to KILL: then no leak check ran.
-OUR_PROGRAMS_RE = re.compile(r"^(gateway|order-\d+|stock-\d+|payment-\d+) \(pid \d+\) ignored TERM")
+OUR_PROGRAMS_RE = re.compile(r"^(gateway(-\d+)?|order-\d+|stock-\d+|payment-\d+) \(pid \d+\) ignored TERM")
 EXCERPT_LINES = 60
 MAX_REPORTS_PER_LOG = 3
 

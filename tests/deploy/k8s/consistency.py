@@ -10,7 +10,7 @@ there was any.
   container's port, every URL of WDM_*_URLS names a pod (<sts>-<i>.<headless service>)
   of the right program on its port and together they cover every pod it may have,
   WDM_SENTINELS lists every Sentinel pod, WDM_REDIS_MASTER is a group the Sentinels
-  monitor and that has a Redis StatefulSet, WDM_RABBITMQ_URL reaches the RabbitMQ pods.
+  monitor and that has a Redis StatefulSet, WDM_RABBITMQ_URL lists every RabbitMQ pod.
 - Every container: probe ports are its ports, $(VAR) references are defined before,
   Secret/ConfigMap references exist (with the key), volume mounts have a volume.
 - Services select pods and their target ports exist; a StatefulSet's serviceName is a
@@ -247,23 +247,19 @@ def check_program(topo, w, c, program, reads):
     if master not in groups:
         bad("%s: WDM_REDIS_MASTER=%s is not a group the Sentinels monitor (%s)" %
             (what, master, " ".join(groups)))
-    # RabbitMQ
+    # RabbitMQ: every node, by its pod name, on its AMQP port
     url = env_value(c, "WDM_RABBITMQ_URL") or ""
-    m = re.fullmatch(r"amqp://[^@/]+@([a-z0-9-]+):(\d+)/", url)
-    if not m:
-        bad("%s: WDM_RABBITMQ_URL=%r is not amqp://user:pass@<service>:<port>/" % (what, url))
-    else:
-        svc = topo.kind("Service").get(m.group(1))
-        ports = [p for p in (svc or {}).get("spec", {}).get("ports", [])
-                 if p["port"] == int(m.group(2))]
-        rmq = topo.kind("StatefulSet").get("rabbitmq")
-        if not svc or not ports or rmq is None or \
-                not selects(svc["spec"].get("selector"), topo.pod_labels(rmq)):
-            bad("%s: WDM_RABBITMQ_URL: no Service %s:%s in front of the RabbitMQ pods" %
-                (what, m.group(1), m.group(2)))
-        elif port_number(rmq["spec"]["template"]["spec"]["containers"][0],
-                         ports[0]["targetPort"]) != 5672 and ports[0]["targetPort"] != "amqp":
-            bad("%s: WDM_RABBITMQ_URL: Service port %s does not lead to AMQP" % (what, m.group(2)))
+    rmq = topo.kind("StatefulSet").get("rabbitmq")
+    amqp = rmq and port_number(rmq["spec"]["template"]["spec"]["containers"][0], "amqp")
+    pairs = []
+    for u in url.split(","):
+        m = re.fullmatch(r"amqp://[^@/,]+@([a-z0-9.-]+):(\d+)/", u)
+        if not m:
+            bad("%s: WDM_RABBITMQ_URL has %r, not amqp://user:pass@<pod>.<service>:<port>/" %
+                (what, u))
+            continue
+        pairs.append((m.group(1), int(m.group(2))))
+    check_pod_list(topo, "%s: WDM_RABBITMQ_URL" % what, pairs, rmq, amqp)
     if env_value(c, "WDM_BUS_QUEUE_TYPE") != "quorum":
         bad("%s: WDM_BUS_QUEUE_TYPE must be quorum (DESIGN §5: RabbitMQ is clustered)" % what)
 

@@ -39,6 +39,20 @@ Usage: include "wdm.urls" (dict "name" "stock" "svc" .Values.stock)
 {{- end -}}
 {{- end }}
 
+{{/*
+amqp:// URLs of every RabbitMQ node, for WDM_RABBITMQ_URL: per-pod names of the headless
+Service rabbitmq-nodes, so that each (re)connect of a client goes to the next node in the
+list (DESIGN §5: a node's death moves its clients to another). The user and password are
+put in by Kubernetes ($(VAR) refers to a variable defined before it).
+Argument: the root context.
+*/}}
+{{- define "wdm.rabbitmqUrls" -}}
+{{- $port := .Values.rabbitmq.port -}}
+{{- range $i := until (int .Values.rabbitmq.replicas) -}}
+{{- if $i }},{{ end }}amqp://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@rabbitmq-{{ $i }}.rabbitmq-nodes:{{ $port }}/
+{{- end -}}
+{{- end }}
+
 {{/* The pod securityContext of the application image. Argument: the root context. */}}
 {{- define "wdm.appPodSecurity" -}}
 runAsNonRoot: true
@@ -56,8 +70,7 @@ capabilities:
 
 {{/*
 The environment every service (order, stock, payment) gets: Redis through the Sentinels,
-RabbitMQ, and the shared settings. The RabbitMQ URL is put together from the Secret by
-Kubernetes ($(VAR) refers to a variable defined before it). Argument: the root context.
+RabbitMQ (every node), and the shared settings. Argument: the root context.
 */}}
 {{- define "wdm.serviceEnv" -}}
 - name: WDM_SENTINELS
@@ -78,7 +91,7 @@ Kubernetes ($(VAR) refers to a variable defined before it). Argument: the root c
       name: wdm-rabbitmq
       key: password
 - name: WDM_RABBITMQ_URL
-  value: "amqp://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@rabbitmq:{{ .Values.rabbitmq.port }}/"
+  value: {{ include "wdm.rabbitmqUrls" . | quote }}
 - name: WDM_BUS_QUEUE_TYPE
   value: {{ .Values.bus.queueType | quote }}
 - name: WDM_BUS_PREFETCH
