@@ -53,7 +53,7 @@ static void setup_signals(void)
 static int write_outputs(wb_bench *b)
 {
     const wb_opts *o = &b->opts;
-    char csv[4096];
+    char csv[4096], title[512];
     const char *series = o->series_path;
     int rv, bad = 0;
 
@@ -71,8 +71,9 @@ static int write_outputs(wb_bench *b)
         fprintf(stderr, "wdm-bench: %s: %s\n", series, strerror(-rv));
         return -1;
     }
-    if (o->plot_path &&
-        (rv = wb_plot_png(&b->stats, series, o->plot_path, b->report.scenario)) != 0) {
+    snprintf(title, sizeof(title), "wdm-bench %s: %s, %s, %u connections", o->scenario, o->url,
+             o->rate > 0 ? "open loop" : "closed loop", b->report.connections);
+    if (o->plot_path && (rv = wb_plot_png(&b->stats, series, o->plot_path, title)) != 0) {
         fprintf(stderr, "wdm-bench: plot %s: %s\n", o->plot_path,
                 rv == -ENOENT ? "gnuplot is not installed (apt-get install -y gnuplot-nox)"
                               : "gnuplot failed");

@@ -192,19 +192,7 @@ int wb_mixed(wb_bench *b)
     wb_source src = {mixed_next, mixed_done, NULL, &m};
     int rv;
 
-    wb_opts_default(&o->users, 1000);
-    wb_opts_default(&o->items, 1000);
-    wb_opts_default(&o->orders, 1000);
-    wb_opts_default(&o->stock, 1000000);
-    wb_opts_default(&o->credit, 1000000);
-    wb_opts_default(&o->price, 1);
-    wb_report_param(&b->report, "users", o->users);
-    wb_report_param(&b->report, "items", o->items);
-    wb_report_param(&b->report, "orders", o->orders);
-    wb_report_param(&b->report, "stock", o->stock);
-    wb_report_param(&b->report, "credit", o->credit);
-    wb_report_param(&b->report, "price", o->price);
-    wb_report_param(&b->report, "skip_setup", o->skip_setup);
+    wb_scenario_sizes(b, 1000);
     for (unsigned i = 0; i < WB_MIXED_OPS; i++) {
         m.total_weight += o->weights[i];
         m.cumulative[i] = m.total_weight;

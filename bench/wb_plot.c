@@ -53,7 +53,8 @@ int wb_plot_png(const wb_stats *s, const char *csv, const char *png, const char 
           "set multiplot layout 2,1 title ",
           g);
     put_quoted(g, title);
-    fputs("\nset grid\nset key top left\nset xlabel 'seconds'\n"
+    fputs("\nset grid\nset key below horizontal\nset rmargin 12\nset xrange [0:*]\n"
+          "set xlabel 'seconds'\n"
           "set ylabel 'latency (ms)'\nset logscale y\nplot ",
           g);
     put_quoted(g, csv);

@@ -35,6 +35,10 @@ int wb_mixed(wb_bench *b);
  * must be initialized) and points the report at it. Returns the engine's result. */
 int wb_scenario_load(wb_bench *b, const wb_source *src, const char *label);
 
+/* The data sizes of stress and mixed: users, items and orders default to `count`, stock
+ * and credit to 1000000, price to 1; all of them (and --skip-setup) go into the report. */
+void wb_scenario_sizes(wb_bench *b, long long count);
+
 /* Records a failed setup or read-back step in the report: "<what>: <why>". Returns rv. */
 int wb_scenario_failed(wb_bench *b, int rv, const char *what, const char *why);
 

@@ -58,19 +58,7 @@ int wb_stress(wb_bench *b)
     wb_source src = {stress_next, stress_done, NULL, &s};
     int rv;
 
-    wb_opts_default(&o->items, o->n > 0 ? o->n : 100000);
-    wb_opts_default(&o->users, o->n > 0 ? o->n : 100000);
-    wb_opts_default(&o->orders, o->n > 0 ? o->n : 100000);
-    wb_opts_default(&o->stock, 1000000);
-    wb_opts_default(&o->credit, 1000000);
-    wb_opts_default(&o->price, 1);
-    wb_report_param(&b->report, "users", o->users);
-    wb_report_param(&b->report, "items", o->items);
-    wb_report_param(&b->report, "orders", o->orders);
-    wb_report_param(&b->report, "stock", o->stock);
-    wb_report_param(&b->report, "credit", o->credit);
-    wb_report_param(&b->report, "price", o->price);
-    wb_report_param(&b->report, "skip_setup", o->skip_setup);
+    wb_scenario_sizes(b, o->n > 0 ? o->n : 100000);
     s.orders = (uint64_t)o->orders;
     if ((rv = wb_stats_init(&b->stats, kind_names, 1)) != 0)
         return wb_scenario_failed(b, rv, "stats", NULL);
