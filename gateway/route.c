@@ -50,6 +50,14 @@ const gw_route gw_routes[GW_N_ROUTES] = {
     RPC_ROUTE("POST", "/orders/batch_init/{n}/{n_items}/{n_users}/{item_price}",
               "order.batch_init", GW_ORDER, wdm__order_batch_init_request,
               wdm__batch_init_reply, LONG_TIMEOUT_MS),
+    /* For operators and the chaos tests: the checkout sagas in flight (order Redis),
+     * {"inflight": n, "stuck": m, "sagas": [[saga_id, order_id, state, owner, age_ms,
+     * lease_left_ms, deadline_left_ms, stuck], ...]}: every saga counted, the oldest
+     * 100 listed, oldest first; stuck = lease expired or deadline past. Times in ms by
+     * the order Redis's clock; the left ones are negative once passed (api.proto
+     * SagasReply, order/saga_list.lua). */
+    RPC_ROUTE("GET", "/admin/sagas", "order.sagas", GW_ORDER, wdm__sagas_request,
+              wdm__sagas_reply, TIMEOUT_MS),
     {"GET", "/health", "health", GW_ROUTE_HEALTH, 0, NULL, NULL, 0},
     {"GET", "/metrics", "metrics", GW_ROUTE_METRICS, 0, NULL, NULL, 0},
 };

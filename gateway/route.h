@@ -49,7 +49,7 @@ typedef struct gw_route {
     int32_t timeout_ms;                         /* RPC routes only */
 } gw_route;
 
-#define GW_N_ROUTES 17
+#define GW_N_ROUTES 18
 extern const gw_route gw_routes[GW_N_ROUTES];
 
 /* The service names, as in "<name>.health" and in log lines. */

@@ -363,6 +363,35 @@ static void test_messages(void)
     CHECK(parse("POST", "/orders/checkout/o1", &p) == 0 && p.route->timeout_ms == 60000);
 }
 
+/* GET /admin/sagas: one RPC to order, no parameters, its reply the SagasReply. */
+static void test_admin(void)
+{
+    gw_parsed p;
+
+    CHECK(parse("GET", "/admin/sagas", &p) == 0);
+    CHECK(p.route != NULL && p.route->kind == GW_ROUTE_RPC && p.route->service == GW_ORDER);
+    if (p.route == NULL)
+        return;
+    CHECK_STR(p.route->name, "order.sagas");
+    CHECK(p.route->request == &wdm__sagas_request__descriptor);
+    CHECK(p.route->reply == &wdm__sagas_reply__descriptor);
+    CHECK(p.route->timeout_ms == 10000);
+    CHECK(gw_parsed_request(&p)->descriptor == &wdm__sagas_request__descriptor);
+    CHECK(protobuf_c_message_get_packed_size(gw_parsed_request(&p)) == 0);
+    CHECK(parse("GET", "/admin/sagas?limit=5", &p) == 0);
+
+    CHECK(parse("POST", "/admin/sagas", &p) == -ENOTSUP);
+    CHECK(strstr(p.error, "GET /admin/sagas") != NULL);
+    CHECK(parse("GET", "/admin/sagas/", &p) == -EINVAL);
+    CHECK(parse("GET", "/admin/sagas/10", &p) == -EINVAL);
+    CHECK_STR(p.error, "expected GET /admin/sagas");
+    CHECK(parse("GET", "/admin", &p) == -ENOENT);
+    CHECK(parse("GET", "/admin/", &p) == -ENOENT);
+    CHECK(parse("GET", "/admin/saga", &p) == -ENOENT);
+    CHECK(parse("GET", "/admin/Sagas", &p) == -ENOENT);
+    CHECK(parse("GET", "/sagas", &p) == -ENOENT);
+}
+
 int main(void)
 {
     test_table();
@@ -372,5 +401,6 @@ int main(void)
     test_numbers();
     test_ranges();
     test_messages();
+    test_admin();
     return check_status("route_test");
 }

@@ -58,7 +58,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], 'status', 'checking_out', 'saga', ARGV[1])
 redis.call('HSET', KEYS[3], 'state', 'CHARGING', 'order', string.sub(KEYS[1], 7),
            'user', order[1], 'amount', order[5], 'items', cmsgpack.pack(lines),
-           'owner', ARGV[2], 'reply_to', ARGV[3],
+           'owner', ARGV[2], 'reply_to', ARGV[3], 'started', now,
            'lease_until', now + tonumber(ARGV[4]), 'deadline', now + tonumber(ARGV[5]))
 redis.call('ZADD', KEYS[5], now + tonumber(ARGV[4]), ARGV[1])
 redis.call('SADD', KEYS[4], KEYS[2])

@@ -4,7 +4,8 @@
 #include "service.h"
 
 extern const char order_create_lua[], order_add_item_lua[], order_checkout_begin_lua[],
-    order_saga_step_lua[], order_saga_states_lua[], order_saga_takeover_lua[];
+    order_saga_step_lua[], order_saga_states_lua[], order_saga_takeover_lua[],
+    order_saga_list_lua[];
 
 store_script order_scripts[ORDER_N_SCRIPTS] = {
     [ORDER_SCRIPT_CREATE] = {.name = "order.create",
@@ -20,12 +21,14 @@ store_script order_scripts[ORDER_N_SCRIPTS] = {
     [ORDER_SCRIPT_SAGA_STATES] = {.name = "order.saga_states", .source = order_saga_states_lua},
     [ORDER_SCRIPT_SAGA_TAKEOVER] = {.name = "order.saga_takeover",
                                     .source = order_saga_takeover_lua},
+    /* Read-only (run with store_read, no WAIT): the sagas in flight, for order.sagas. */
+    [ORDER_SCRIPT_SAGA_LIST] = {.name = "order.saga_list", .source = order_saga_list_lua},
 };
 
 static const rpc_method order_methods[] = {
     {"order.create", order_create},         {"order.find", order_find},
     {"order.add_item", order_add_item},     {"order.checkout", order_checkout},
-    {"order.batch_init", order_batch_init},
+    {"order.batch_init", order_batch_init}, {"order.sagas", order_sagas},
 };
 
 int main(void)

@@ -51,6 +51,7 @@ enum order_script_index {
     ORDER_SCRIPT_SAGA_STEP,
     ORDER_SCRIPT_SAGA_STATES,
     ORDER_SCRIPT_SAGA_TAKEOVER,
+    ORDER_SCRIPT_SAGA_LIST,
     ORDER_N_SCRIPTS
 };
 
@@ -62,6 +63,7 @@ void order_find(void *state, rpc_call *call);
 void order_add_item(void *state, rpc_call *call);
 void order_checkout(void *state, rpc_call *call);
 void order_batch_init(void *state, rpc_call *call);
+void order_sagas(void *state, rpc_call *call);
 
 /* peers.c: service_def.init / fini, and the reads from the other services. */
 int order_shared_init(void **shared);
@@ -86,5 +88,15 @@ void order_key(char key[ORDER_KEY_LEN], const char *id);
  * is not an order's hash. Pure: no I/O, nothing answered. */
 int order_view_parse(const redisReply *r, Wdm__OrderReply *out, Wdm__OrderLine *lines,
                      Wdm__OrderLine **ptrs);
+
+/* admin.c: order.sagas lists at most this many sagas (the oldest). */
+#define ORDER_SAGAS_MAX 100
+
+/* Reads a saga_list.lua reply into out's inflight, stuck and sagas. infos and ptrs, the
+ * caller's, have room for `room` sagas each; out->sagas points into ptrs. Strings are
+ * borrowed from r. Returns 0, or -EPROTO for a reply not of the script's shape (or with
+ * more than room sagas). Pure: no I/O, nothing answered. */
+int order_sagas_parse(const redisReply *r, Wdm__SagasReply *out, Wdm__SagaInfo *infos,
+                      Wdm__SagaInfo **ptrs, size_t room);
 
 #endif
