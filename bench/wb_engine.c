@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,40 @@
 #define BACKOFF_MAX_NS (1000 * WB_NS_PER_MS)
 #define MAX_EVENTS     256
 
+/* Does addr accept a TCP connection within a second? */
+static bool accepts(const struct addrinfo *a)
+{
+    int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), err = 0;
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    socklen_t len = sizeof(err);
+    bool ok;
+
+    if (fd < 0)
+        return false;
+    ok = connect(fd, a->ai_addr, a->ai_addrlen) == 0 ||
+         (errno == EINPROGRESS && poll(&p, 1, 1000) == 1 &&
+          getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0);
+    close(fd);
+    return ok;
+}
+
+/* Takes the first of the resolved addresses that accepts a connection now (a name such
+ * as localhost may resolve to ::1 first while the server listens on IPv4 only), or the
+ * first one when none does (the run then counts the connect errors). */
+static void pick_address(wb_engine *e, const struct addrinfo *list)
+{
+    const struct addrinfo *pick = list;
+
+    for (const struct addrinfo *a = list; list->ai_next != NULL && a != NULL; a = a->ai_next) {
+        if (accepts(a)) {
+            pick = a;
+            break;
+        }
+    }
+    memcpy(&e->sa, pick->ai_addr, pick->ai_addrlen);
+    e->salen = pick->ai_addrlen;
+}
+
 int wb_engine_init(wb_engine *e, const char *url, unsigned conns, uint64_t timeout_ms,
                    volatile sig_atomic_t *stop)
 {
@@ -30,8 +65,7 @@ int wb_engine_init(wb_engine *e, const char *url, unsigned conns, uint64_t timeo
         return -EINVAL;
     if (getaddrinfo(u.host, u.port, &hints, &ai) != 0 || ai == NULL)
         return -EHOSTUNREACH;
-    memcpy(&e->sa, ai->ai_addr, ai->ai_addrlen);
-    e->salen = ai->ai_addrlen;
+    pick_address(e, ai);
     freeaddrinfo(ai);
     memcpy(e->authority, u.authority, sizeof(e->authority));
     e->timeout_ns = timeout_ms * WB_NS_PER_MS;
@@ -43,11 +77,11 @@ int wb_engine_init(wb_engine *e, const char *url, unsigned conns, uint64_t timeo
         rv = -ENOMEM;
         goto fail;
     }
-    for (unsigned i = 0; i < conns; i++) {
+    for (unsigned i = 0; i < conns; i++)
+        e->conns[i].fd = -1; /* so that wb_engine_free can free a half-initialized set */
+    for (unsigned i = 0; i < conns; i++)
         if ((rv = wb_conn_init(&e->conns[i], i)) != 0)
             goto fail;
-        e->conns[i].fd = -1;
-    }
     if ((e->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         rv = -errno;
         goto fail;
@@ -62,7 +96,7 @@ void wb_engine_free(wb_engine *e)
 {
     if (e->conns != NULL)
         for (unsigned i = 0; i < e->n; i++)
-            wb_conn_free(&e->conns[i]); /* safe on a zeroed, never initialized one */
+            wb_conn_free(&e->conns[i]); /* fd -1, in NULL: fine for one never initialized */
     free(e->conns);
     free(e->parked);
     if (e->epfd >= 0)
@@ -454,7 +488,8 @@ int wb_engine_run(wb_engine *e, const wb_source *src, const wb_run *run)
             e->stopping = true;
         if (e->stopping ? e->busy == 0 : batch && batch_over(e))
             break;
-        if (batch && now - e->last_progress_ns > e->timeout_ns) {
+        /* Nothing in flight and nothing connected or answered for a timeout: give up. */
+        if (batch && e->busy == 0 && now - e->last_progress_ns > e->timeout_ns) {
             rv = -ETIMEDOUT;
             break;
         }

@@ -2,7 +2,8 @@
  * text report (stdout) and the same as JSON (--json FILE).
  *
  * The report describes the measured phase of a scenario (its stats), the scenario's
- * parameters, and its checks when it has any. */
+ * parameters, and its checks when it has any. Its pointers are borrowed: what they point
+ * to (the options' strings, the stats, the checks) must outlive the report. */
 #ifndef WB_REPORT_H
 #define WB_REPORT_H
 
