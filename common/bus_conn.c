@@ -9,8 +9,11 @@
 
 #include <amqp_tcp_socket.h>
 
+#include "bus_frame.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
+#include "wdm_metrics.h"
 
 #define BUS_CONNECT_TIMEOUT_MS 2000
 #define BUS_CONFIRM_TIMEOUT_MS 10000
@@ -302,28 +305,76 @@ static int conn_await_confirms(bus_conn *c, uint64_t first, size_t n)
     return rv;
 }
 
+/* Packs into buf (room: the outbox's total record size) the records of o for the
+ * routing key of msgs[first] that are not taken yet, from `first` on, up to the limits
+ * of one message; marks them taken. Returns the body's length. */
+static size_t conn_pack(const bus_outbox *o, size_t first, bool *taken, uint8_t *buf)
+{
+    const char *key = o->msgs[first].routing_key;
+    uint8_t *p = buf;
+    size_t records = 0;
+
+    for (size_t i = first; i < o->n && records < BUS_FRAME_MAX_RECORDS; i++) {
+        const bus_msg *m = &o->msgs[i];
+        if (taken[i] || strcmp(m->routing_key, key) != 0)
+            continue;
+        if (records > 0 && (size_t)(p - buf) + bus_frame_record_size(m->len) > BUS_FRAME_MAX_BYTES)
+            break;
+        p = bus_frame_put(p, m->body, m->len);
+        taken[i] = true;
+        records++;
+    }
+    return (size_t)(p - buf);
+}
+
+/* Publishes o as few messages as its routing keys and the limits allow (bus_frame.h),
+ * then awaits their confirms. */
 int bus_conn_publish(bus_conn *c, const bus_outbox *o)
 {
     amqp_basic_properties_t props = {
-        ._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG,
+        ._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG |
+                  AMQP_BASIC_TYPE_FLAG,
         .delivery_mode = AMQP_DELIVERY_PERSISTENT,
         .content_type = amqp_cstring_bytes("application/x-protobuf"),
+        .type = amqp_cstring_bytes(BUS_FRAME_TYPE),
     };
-    uint64_t first = c->next_tag;
+    uint64_t first = c->next_tag, t0 = metrics_now_ns();
+    size_t room = 0, sent = 0;
+    bool *taken = NULL;
+    uint8_t *buf = NULL;
+    int rv = -EIO;
 
     if (o->n == 0)
         return 0;
     if (c->amqp == NULL)
         return -EIO;
+    for (size_t i = 0; i < o->n; i++)
+        room += bus_frame_record_size(o->msgs[i].len);
+    taken = calloc(o->n, sizeof(*taken));
+    buf = malloc(room);
+    if (taken == NULL || buf == NULL) {
+        rv = -ENOMEM;
+        goto out;
+    }
     for (size_t i = 0; i < o->n; i++) {
-        amqp_bytes_t body = {o->msgs[i].len, o->msgs[i].body};
+        amqp_bytes_t body;
+        if (taken[i])
+            continue;
+        body.bytes = buf;
+        body.len = conn_pack(o, i, taken, buf);
         if (amqp_basic_publish(c->amqp, BUS_CHANNEL, amqp_cstring_bytes(BUS_EXCHANGE),
                                amqp_cstring_bytes(o->msgs[i].routing_key), 0, 0, &props,
                                body) != AMQP_STATUS_OK)
-            return -EIO;
+            goto out;
         c->next_tag++;
+        sent++;
     }
-    return conn_await_confirms(c, first, o->n);
+    rv = conn_await_confirms(c, first, sent);
+out:
+    wdm_metrics_bus_publish(o->n, metrics_since_ns(t0), rv);
+    free(taken);
+    free(buf);
+    return rv;
 }
 
 int bus_conn_poll(bus_conn *c)

@@ -12,11 +12,15 @@
 
 #include "bus.h"
 #include "bus_conn.h"
+#include "bus_frame.h"
 #include "log.h"
+#include "wdm_metrics.h"
 
 #define BUS_WAIT_MS 500
 #define BUS_BACKOFF_MIN_MS 100
 #define BUS_BACKOFF_MAX_MS 2000
+/* A batch stops growing once it holds this many records. */
+#define BUS_BATCH_RECORDS 4096
 
 struct bus_consumer {
     const bus_config *cfg;
@@ -27,9 +31,10 @@ struct bus_consumer {
     atomic_bool stop;
     bus_conn in, out;
     amqp_bytes_t tag;             /* consumer tag, for basic.cancel */
-    amqp_envelope_t *envs;        /* the batch being handled */
-    bus_delivery *deliveries;
+    amqp_envelope_t *envs;        /* the batch being handled: n messages */
     size_t n;
+    bus_delivery *deliveries;     /* their records (bus_frame.h): n_records */
+    size_t n_records, records_cap;
     bus_outbox outbox;
 };
 
@@ -91,24 +96,66 @@ static int consumer_other_frame(bus_consumer *c)
     return 0;
 }
 
-/* Collects up to `prefetch` deliveries: waits up to BUS_WAIT_MS for the first, then
- * takes what has already arrived. Returns 0 (c->n set, maybe 0) or -EIO. */
+/* Appends one record of the message being gathered (bus_frame_fn). */
+static int consumer_record(void *arg, const uint8_t *rec, size_t len)
+{
+    bus_consumer *c = arg;
+    const amqp_envelope_t *env = &c->envs[c->n];
+
+    if (c->n_records == c->records_cap) {
+        size_t cap = c->records_cap ? c->records_cap * 2 : 256;
+        bus_delivery *grown = realloc(c->deliveries, cap * sizeof(*grown));
+        if (grown == NULL)
+            return -ENOMEM;
+        c->deliveries = grown;
+        c->records_cap = cap;
+    }
+    c->deliveries[c->n_records++] =
+        (bus_delivery){.body = rec, .len = len, .redelivered = env->redelivered};
+    return 0;
+}
+
+/* Adds the records of message c->envs[c->n] to the batch: those of a BUS_FRAME_TYPE
+ * message, else the body as one record. A body that does not split is logged and
+ * skipped (it is acked with the batch: retrying cannot mend it). Returns 0 or -ENOMEM. */
+static int consumer_take(bus_consumer *c)
+{
+    const amqp_message_t *m = &c->envs[c->n].message;
+    size_t had = c->n_records;
+    bool framed = (m->properties._flags & AMQP_BASIC_TYPE_FLAG) &&
+                  m->properties.type.len == strlen(BUS_FRAME_TYPE) &&
+                  memcmp(m->properties.type.bytes, BUS_FRAME_TYPE, m->properties.type.len) == 0;
+    int rv;
+
+    if (!framed)
+        return consumer_record(c, m->body.bytes, m->body.len);
+    rv = bus_frame_split(m->body.bytes, m->body.len, consumer_record, c);
+    if (rv == -EBADMSG) {
+        log_warn("bus: %s: skipping a malformed batch message (%zu bytes)", c->queue, m->body.len);
+        c->n_records = had;
+        rv = 0;
+    }
+    return rv;
+}
+
+/* Collects up to `prefetch` messages (or BUS_BATCH_RECORDS records): waits up to
+ * BUS_WAIT_MS for the first, then takes what has already arrived. Returns 0 (c->n set,
+ * maybe 0) or a negative error. */
 static int consumer_gather(bus_consumer *c)
 {
     struct timeval wait = {0, BUS_WAIT_MS * 1000}, none = {0, 0};
+    int rv;
 
     amqp_maybe_release_buffers(c->in.amqp);
-    while (c->n < (size_t)c->cfg->prefetch) {
+    while (c->n < (size_t)c->cfg->prefetch && c->n_records < BUS_BATCH_RECORDS) {
         amqp_envelope_t *env = &c->envs[c->n];
         amqp_rpc_reply_t r = amqp_consume_message(c->in.amqp, env, c->n ? &none : &wait, 0);
 
         if (r.reply_type == AMQP_RESPONSE_NORMAL) {
-            c->deliveries[c->n] = (bus_delivery){
-                .body = env->message.body.bytes,
-                .len = env->message.body.len,
-                .redelivered = env->redelivered,
-            };
-            c->n++;
+            rv = consumer_take(c);
+            c->n++; /* destroyed with the batch, whatever its records */
+            if (rv != 0)
+                return rv;
             continue;
         }
         if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
@@ -131,7 +178,7 @@ static int consumer_handle(bus_consumer *c)
 {
     int rv;
 
-    if ((rv = c->fn(c->arg, c->deliveries, c->n, &c->outbox)) != 0)
+    if ((rv = c->fn(c->arg, c->deliveries, c->n_records, &c->outbox)) != 0)
         return rv;
     if ((rv = bus_conn_publish(&c->out, &c->outbox)) != 0)
         return rv;
@@ -140,11 +187,22 @@ static int consumer_handle(bus_consumer *c)
     return 0;
 }
 
+/* Counts the gathered batch's records: wdm_bus_delivered_total. */
+static void consumer_count(const bus_consumer *c)
+{
+    size_t again = 0;
+
+    for (size_t i = 0; i < c->n_records; i++)
+        again += c->deliveries[i].redelivered;
+    wdm_metrics_bus_delivered(c->n_records, again);
+}
+
 static void consumer_release_batch(bus_consumer *c)
 {
     for (size_t i = 0; i < c->n; i++)
         amqp_destroy_envelope(&c->envs[i]);
     c->n = 0;
+    c->n_records = 0;
     bus_outbox_clear(&c->outbox);
 }
 
@@ -163,6 +221,8 @@ static void *consumer_main(void *arg)
             backoff = BUS_BACKOFF_MIN_MS;
         }
         rv = consumer_gather(c);
+        if (c->n > 0)
+            consumer_count(c);
         if (rv == 0 && c->n > 0)
             rv = consumer_handle(c);
         else if (rv == 0)
@@ -170,6 +230,7 @@ static void *consumer_main(void *arg)
         consumer_release_batch(c);
         if (rv != 0) {
             log_warn("bus: %s: connection lost (%s); reconnecting", c->queue, strerror(-rv));
+            wdm_metrics_bus_reconnect(WDM_BUS_CONSUMER);
             consumer_drop(c);
         }
     }
@@ -192,8 +253,7 @@ int bus_consumer_start(bus_consumer **out, const bus_config *cfg, const char *qu
     if ((c = calloc(1, sizeof(*c))) == NULL)
         return -ENOMEM;
     c->envs = calloc((size_t)cfg->prefetch, sizeof(*c->envs));
-    c->deliveries = calloc((size_t)cfg->prefetch, sizeof(*c->deliveries));
-    if (c->envs == NULL || c->deliveries == NULL)
+    if (c->envs == NULL)
         goto fail;
     c->cfg = cfg;
     strcpy(c->queue, queue);

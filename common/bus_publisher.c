@@ -13,6 +13,7 @@
 #include "bus.h"
 #include "bus_conn.h"
 #include "log.h"
+#include "wdm_metrics.h"
 
 #define PUB_IDLE_MS 1000
 #define PUB_DRAIN_MS 5000
@@ -80,6 +81,7 @@ static void *pub_main(void *arg)
             log_warn("bus: publishing failed (%s); reconnecting, %zu message(s) to re-send",
                      strerror(-rv), p->inflight.n);
             bus_conn_close(&p->conn);
+            wdm_metrics_bus_reconnect(WDM_BUS_PUBLISHER);
         }
     }
     if (p->inflight.n)

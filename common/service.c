@@ -1,5 +1,6 @@
-/* service: settings, per-worker store connections, health, and the run loop shared by
- * stock, payment and order (see service.h). */
+/* service: settings, store connections (one shared by the rpc workers, one each for the
+ * bus consumer and the ticker), health, and the run loop shared by stock, payment and
+ * order (see service.h). */
 #include "service.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 typedef struct service_ctx {
     const service_def *def;
     store_config store_cfg;
+    store *rpc_store;            /* shared by every rpc worker */
     void *shared;
     bus_config bus_cfg;
     bus_consumer *consumer;
@@ -106,13 +108,31 @@ static void service_health(void *state, rpc_call *call)
     call->status = WDM__STATUS__OK; /* an empty reply */
 }
 
-/* Creates worker `index`'s state: its own store connection, waiting for the master up
- * to SERVICE_STARTUP_MS. Returns 0 and sets *state, or a negative error. */
+/* Opens a store connection, waiting for the master up to SERVICE_STARTUP_MS.
+ * Returns 0 or a negative error (logged). */
+static int service_store_open(service_ctx *ctx, store **st)
+{
+    struct timespec start, now;
+    int rv;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while ((rv = store_open(st, &ctx->store_cfg, ctx->def->scripts, ctx->def->n_scripts)) != 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (rv != -EAGAIN || (now.tv_sec - start.tv_sec) * 1000 > SERVICE_STARTUP_MS) {
+            log_error("no Redis master for %s: %s", ctx->store_cfg.master_name, strerror(-rv));
+            return rv;
+        }
+    }
+    return 0;
+}
+
+/* Creates a worker's state: rpc workers (index >= 0) use the shared store, the bus
+ * consumer and the ticker (index -1) a store of their own. Returns 0 and sets *state,
+ * or a negative error. */
 static int service_worker_init(void *arg, int index, void **state)
 {
     service_ctx *ctx = arg;
     service_worker *w;
-    struct timespec start, now;
     int rv;
 
     if ((w = calloc(1, sizeof(*w))) == NULL)
@@ -120,15 +140,13 @@ static int service_worker_init(void *arg, int index, void **state)
     w->shared = ctx->shared;
     random_bytes(&w->rng, sizeof(w->rng));
     w->rng |= 1;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    while ((rv = store_open(&w->store, &ctx->store_cfg, ctx->def->scripts, ctx->def->n_scripts)) != 0) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (rv != -EAGAIN || (now.tv_sec - start.tv_sec) * 1000 > SERVICE_STARTUP_MS) {
-            log_error("worker %d: no Redis master for %s: %s", index, ctx->store_cfg.master_name,
-                      strerror(-rv));
-            free(w);
-            return rv;
-        }
+    if (index >= 0) {
+        w->store = ctx->rpc_store;
+    } else if ((rv = service_store_open(ctx, &w->store)) != 0) {
+        free(w);
+        return rv;
+    } else {
+        w->owns_store = true;
     }
     *state = w;
     return 0;
@@ -137,7 +155,8 @@ static int service_worker_init(void *arg, int index, void **state)
 static void service_worker_fini(void *state)
 {
     service_worker *w = state;
-    store_close(w->store);
+    if (w->owns_store)
+        store_close(w->store);
     free(w);
 }
 
@@ -301,6 +320,8 @@ int service_main(const service_def *def)
         free(methods);
         return 1;
     }
+    if ((rv = service_store_open(&ctx, &ctx.rpc_store)) != 0)
+        goto out;
     cfg = (rpc_server_config){
         .listen_url = listen,
         .workers = (int)workers,
@@ -334,6 +355,7 @@ int service_main(const service_def *def)
     rpc_server_stop(srv);
     service_metrics_stop(&ctx);
 out:
+    store_close(ctx.rpc_store);
     if (def->fini)
         def->fini(ctx.shared);
     free(methods);

@@ -2,14 +2,16 @@
  *
  * service_main reads the common settings (WDM_LISTEN_URL, WDM_WORKERS, WDM_SENTINELS,
  * WDM_REDIS_MASTER, WDM_REDIS_PASSWORD, WDM_WAIT_TIMEOUT_MS, WDM_RETRY_DEADLINE_MS,
- * WDM_METRICS_ADDR), gives every rpc worker its own store connection, serves the
- * service's methods plus "<name>.health", optionally consumes a queue of the saga bus
- * (WDM_RABBITMQ_URL and the other bus settings, see bus.h), serves GET /metrics on
+ * WDM_METRICS_ADDR), gives the rpc workers one shared store connection (group commit:
+ * store.h) and the bus consumer and ticker one each, serves the service's methods plus
+ * "<name>.health", optionally consumes a queue of the saga bus (WDM_RABBITMQ_URL and
+ * the other bus settings, see bus.h), serves GET /metrics on
  * WDM_METRICS_ADDR ("host:port", unset or empty: not at all; metrics_http.h), and runs
  * until SIGTERM or SIGINT. */
 #ifndef WDM_SERVICE_H
 #define WDM_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,7 +21,9 @@
 
 /* The state every handler receives as its `state` argument. */
 typedef struct service_worker {
-    store *store;       /* this worker's own Redis connection */
+    store *store;       /* the Redis connection: the rpc workers share one (group commit,
+                         * store.h); the bus consumer and the ticker own theirs */
+    bool owns_store;
     void *shared;       /* the service's process-wide state (from service_def.init) */
     uint64_t rng;       /* this worker's random state (service_random) */
 } service_worker;

@@ -11,7 +11,12 @@
  * Retrying a write is safe because every write is either idempotent by itself
  * (batch loads) or carries an idempotency record (scripts registered as idempotent).
  *
- * A store is used by one thread at a time (each rpc worker owns one). */
+ * Group commit: a store may be shared by many threads. store_eval and store_read queue
+ * the caller's command; the thread that finds the connection free sends every queued
+ * command as one pipeline, followed by one WAIT 1 when any of them writes, hands each
+ * caller its reply and wakes them. So N concurrent writes cost one round trip and one
+ * replica acknowledgement, not N; a lone caller pays nothing extra. Batches
+ * (store_batch_run / store_batch_exec) take the connection for themselves. */
 #ifndef WDM_STORE_H
 #define WDM_STORE_H
 
@@ -62,16 +67,34 @@ int store_eval(store *st, store_script *script, int nkeys, const char *const *ke
  * On 0, *reply is the caller's (freeReplyObject). An error reply is -EPROTO. */
 int store_read(store *st, redisReply **reply, int argc, const char **argv, const size_t *argvlen);
 
-/* A batch of idempotent write commands, sent pipelined, followed by one WAIT 1. */
+/* A batch of idempotent write commands, sent pipelined, followed by one WAIT 1: one
+ * round trip (per chunk of commands) and one replica acknowledgement for all of them.
+ * Every command must be safe to run again: on a failover the whole batch is re-sent. */
 typedef struct store_batch store_batch;
 
 store_batch *store_batch_new(void);
 /* Appends one command (copied). Returns 0 or -ENOMEM. */
 int store_batch_add(store_batch *b, int argc, const char **argv, const size_t *argvlen);
+/* Appends EVALSHA of script (copied; keys and args may be freed at once). The script
+ * must have been loaded by a store of this process (store_open). Returns 0, -ENOMEM, or
+ * -EINVAL for a script not loaded yet. The script's own idempotency makes the re-run
+ * after a failover safe. */
+int store_batch_eval(store_batch *b, const store_script *script, int nkeys,
+                     const char *const *keys, int nargs, const char *const *args);
+/* The number of commands appended since the last reset. */
+size_t store_batch_count(const store_batch *b);
 /* Sends every command (pipelined in chunks), checks that none failed, then WAIT 1.
- * On a failover the whole batch is re-sent. Returns 0, -EAGAIN or -EPROTO. The batch
- * stays the caller's. */
+ * Returns 0, -EAGAIN or -EPROTO. The batch stays the caller's. */
 int store_batch_run(store *st, store_batch *b);
+/* Like store_batch_run, but keeps every command's reply (store_batch_reply), an error
+ * reply included: a command's failure is its own, not the batch's. Returns 0 once every
+ * reply is in and a replica acknowledged all of it, or -EAGAIN / -ENOMEM. */
+int store_batch_exec(store *st, store_batch *b);
+/* Command i's reply after a successful store_batch_exec (owned by the batch, valid until
+ * its next exec, reset or free), or NULL. */
+const redisReply *store_batch_reply(const store_batch *b, size_t i);
+/* Empties b for reuse, keeping its buffers. */
+void store_batch_reset(store_batch *b);
 void store_batch_free(store_batch *b);
 
 #endif

@@ -76,58 +76,68 @@ int svc_saga_check(const Wdm__SagaCommand *cmd, const char **why)
     return 0;
 }
 
-int svc_saga_eval(service_worker *w, store_script *script, int nkeys, const char *const *keys,
-                  int nargs, const char *const *args, svc_saga_outcome *out)
+/* Reads a participant script's reply {outcome, reason} into *out. Returns 0 or -EPROTO. */
+static int svc_saga_outcome_read(const redisReply *r, svc_saga_outcome *out)
 {
-    redisReply *r = NULL;
     const redisReply *o, *why;
-    int rv;
 
-    if ((rv = store_eval(w->store, script, nkeys, keys, nargs, args, &r)) != 0)
-        return rv;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
-        goto malformed;
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+        return -EPROTO;
     o = r->element[0];
     why = r->element[1];
     if (o->type != REDIS_REPLY_INTEGER || why->type != REDIS_REPLY_STRING ||
         (o->integer != WDM__OUTCOME__APPLIED && o->integer != WDM__OUTCOME__REJECTED &&
          o->integer != WDM__OUTCOME__COMPENSATED))
-        goto malformed;
+        return -EPROTO;
     out->outcome = (Wdm__Outcome)o->integer;
     snprintf(out->reason, sizeof(out->reason), "%s", why->str);
-    freeReplyObject(r);
     return 0;
-malformed:
-    log_error("saga: script %s: malformed reply", script->name);
-    freeReplyObject(r);
-    return -EPROTO;
 }
 
-/* Decodes, checks and applies delivery d: on 0 its event is in out. Returns 0; -EINVAL
- * or -EPROTO when the delivery is skipped (logged here, by the handler or by store); or
- * another negative error, which fails the batch. */
-static int svc_saga_apply(service_worker *w, const bus_delivery *d, bus_outbox *out)
+int svc_saga_answer(const svc_saga *s, const Wdm__SagaCommand *cmd, const redisReply *r,
+                    bus_outbox *out)
 {
-    const svc_saga *s = w->shared;
+    Wdm__SagaEvent ev = WDM__SAGA_EVENT__INIT;
+    svc_saga_outcome outcome = {0};
+
+    if (svc_saga_outcome_read(r, &outcome) != 0) {
+        log_error("saga %s: %s: skipping %s: the script failed: %s", s->p->name, cmd->saga_id,
+                  svc_saga_kind_name(cmd->kind),
+                  r != NULL && r->type == REDIS_REPLY_ERROR ? r->str : "malformed reply");
+        return -EPROTO;
+    }
+    ev.saga_id = cmd->saga_id;
+    ev.kind = cmd->kind;
+    ev.outcome = outcome.outcome;
+    ev.reason = outcome.reason;
+    log_debug("saga %s: %s %s -> %d %s", s->p->name, cmd->saga_id, svc_saga_kind_name(cmd->kind),
+              (int)outcome.outcome, outcome.reason);
+    return bus_outbox_add(out, cmd->reply_to, &ev.base);
+}
+
+/* Decodes and checks delivery d and appends its script call to calls. Returns the
+ * command (the caller's), or NULL when the delivery is skipped (logged) or on ENOMEM
+ * (*rv = -ENOMEM). */
+static Wdm__SagaCommand *svc_saga_dispatch(const svc_saga *s, const bus_delivery *d,
+                                           store_batch *calls, int *rv)
+{
     const svc_saga_participant *p = s->p;
     Wdm__SagaCommand *cmd;
-    Wdm__SagaEvent ev = WDM__SAGA_EVENT__INIT;
     svc_saga_handler_fn fn = NULL;
-    svc_saga_outcome outcome = {0};
     svc_saga_record rec = {.ttl = s->ttl};
     char key[SVC_SAGA_KEY_LEN];
     const char *why;
-    int rv;
 
+    *rv = 0;
     cmd = wdm__saga_command__unpack(NULL, d->len, d->body);
     if (cmd == NULL) {
         log_warn("saga %s: skipping an undecodable delivery (%zu bytes)", p->name, d->len);
-        return -EINVAL;
+        return NULL;
     }
-    if ((rv = svc_saga_check(cmd, &why)) != 0) {
+    if (svc_saga_check(cmd, &why) != 0) {
         log_warn("saga %s: skipping a command (kind %s): %s", p->name,
                  svc_saga_kind_name(cmd->kind), why);
-        goto out;
+        goto skip;
     }
     for (size_t i = 0; i < p->n_handlers; i++)
         if (p->handlers[i].kind == cmd->kind)
@@ -135,38 +145,64 @@ static int svc_saga_apply(service_worker *w, const bus_delivery *d, bus_outbox *
     if (fn == NULL) {
         log_warn("saga %s: %s: skipping a command of kind %d (%s): not ours", p->name, cmd->saga_id,
                  (int)cmd->kind, svc_saga_kind_name(cmd->kind));
-        rv = -EINVAL;
-        goto out;
+        goto skip;
     }
     snprintf(key, sizeof(key), "saga:%s:%s", cmd->saga_id, p->name);
     rec.key = key;
-    if ((rv = fn(w, cmd, &rec, &outcome)) != 0) {
-        if (rv == -EPROTO)
-            log_error("saga %s: %s: skipping %s: the script failed", p->name, cmd->saga_id,
-                      svc_saga_kind_name(cmd->kind));
-        goto out;
-    }
-    ev.saga_id = cmd->saga_id;
-    ev.kind = cmd->kind;
-    ev.outcome = outcome.outcome;
-    ev.reason = outcome.reason;
-    log_debug("saga %s: %s %s -> %d %s", p->name, cmd->saga_id, svc_saga_kind_name(cmd->kind),
-              (int)outcome.outcome, outcome.reason);
-    rv = bus_outbox_add(out, cmd->reply_to, &ev.base);
-out:
+    if ((*rv = fn(cmd, &rec, calls)) == 0)
+        return cmd;
+    if (*rv != -ENOMEM)
+        *rv = 0; /* -EINVAL: the handler logged why; retrying would fail the same way */
+skip:
     wdm__saga_command__free_unpacked(cmd, NULL);
-    return rv;
+    return NULL;
+}
+
+int svc_saga_plan_make(const svc_saga *s, const bus_delivery *d, size_t n, svc_saga_plan *p)
+{
+    int rv;
+
+    *p = (svc_saga_plan){.n = n};
+    p->cmds = calloc(n ? n : 1, sizeof(*p->cmds));
+    p->call = calloc(n ? n : 1, sizeof(*p->call));
+    p->calls = store_batch_new();
+    if (p->cmds == NULL || p->call == NULL || p->calls == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        p->call[i] = store_batch_count(p->calls);
+        p->cmds[i] = svc_saga_dispatch(s, &d[i], p->calls, &rv);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+void svc_saga_plan_free(svc_saga_plan *p)
+{
+    for (size_t i = 0; p->cmds != NULL && i < p->n; i++)
+        if (p->cmds[i] != NULL)
+            wdm__saga_command__free_unpacked(p->cmds[i], NULL);
+    free(p->cmds);
+    free(p->call);
+    store_batch_free(p->calls);
+    *p = (svc_saga_plan){0};
 }
 
 int svc_saga_on_bus(service_worker *w, const bus_delivery *d, size_t n, bus_outbox *out)
 {
+    const svc_saga *s = w->shared;
+    svc_saga_plan plan;
     int rv;
 
-    for (size_t i = 0; i < n; i++) {
-        rv = svc_saga_apply(w, &d[i], out);
-        /* A delivery we cannot apply is dropped; retrying it would fail the same way. */
-        if (rv != 0 && rv != -EINVAL && rv != -EPROTO)
-            return rv;
+    if ((rv = svc_saga_plan_make(s, d, n, &plan)) == 0)
+        rv = store_batch_exec(w->store, plan.calls);
+    for (size_t i = 0; rv == 0 && i < n; i++) {
+        if (plan.cmds[i] == NULL)
+            continue;
+        rv = svc_saga_answer(s, plan.cmds[i], store_batch_reply(plan.calls, plan.call[i]), out);
+        if (rv == -EPROTO)
+            rv = 0; /* a failed script fails the same way again: skip the delivery */
     }
-    return 0;
+    svc_saga_plan_free(&plan);
+    return rv;
 }

@@ -52,12 +52,11 @@ typedef struct svc_saga_record {
     const char *ttl;
 } svc_saga_record;
 
-/* Applies one command (already checked by svc_saga_check; the handler checks its own
- * fields). Returns 0 with *out set; -EINVAL when the command cannot be applied (the
- * delivery is skipped; the handler logs why); -EPROTO when the script failed (skipped
- * too); any other negative error fails the batch. */
-typedef int (*svc_saga_handler_fn)(service_worker *w, const Wdm__SagaCommand *cmd,
-                                   const svc_saga_record *rec, svc_saga_outcome *out);
+/* Appends to b the ONE script call that applies cmd (already checked by svc_saga_check;
+ * the handler checks its own fields), with store_batch_eval. Returns 0; -EINVAL when the
+ * command cannot be applied (the delivery is skipped; the handler logs why); -ENOMEM. */
+typedef int (*svc_saga_handler_fn)(const Wdm__SagaCommand *cmd, const svc_saga_record *rec,
+                                   store_batch *b);
 
 typedef struct svc_saga_handler {
     Wdm__CommandKind kind;
@@ -90,8 +89,9 @@ void svc_saga_fini(void *shared);
 /* service_def.bus_queue: the participant's command queue. Returns 0 or -EINVAL. */
 int svc_saga_bus_queue(void *shared, char *buf, size_t size);
 
-/* service_def.on_bus: applies each delivery and adds its event to out (see above).
- * Returns 0 once every applied command is durable, or the first store error. */
+/* service_def.on_bus: applies the whole batch in one store round trip (every script
+ * pipelined, one WAIT) and adds each applied command's event to out (see above).
+ * Returns 0 once every applied command is durable, or the store's error. */
 int svc_saga_on_bus(service_worker *w, const bus_delivery *d, size_t n, bus_outbox *out);
 
 /* Checks the fields every command must carry: a saga_id that is an id, and a reply_to
@@ -99,11 +99,25 @@ int svc_saga_on_bus(service_worker *w, const bus_delivery *d, size_t n, bus_outb
  * than BUS_QUEUE_MAX). Returns 0, or -EINVAL with *why set to a static reason. */
 int svc_saga_check(const Wdm__SagaCommand *cmd, const char **why);
 
-/* Runs a participant's script (EVALSHA, then WAIT 1) and reads its {outcome, reason}
- * reply into *out. Returns 0; -EPROTO when the script failed or replied in another shape
- * (logged); or the store's error (-EAGAIN etc.). */
-int svc_saga_eval(service_worker *w, store_script *script, int nkeys, const char *const *keys,
-                  int nargs, const char *const *args, svc_saga_outcome *out);
+/* A consumed batch, planned: each delivery decoded and, unless skipped, its script call
+ * appended to `calls`. */
+typedef struct svc_saga_plan {
+    Wdm__SagaCommand **cmds;  /* n; NULL for a skipped delivery */
+    size_t *call;             /* n; cmds[i]'s call in `calls` */
+    size_t n;
+    store_batch *calls;
+} svc_saga_plan;
+
+/* Decodes, checks and dispatches d[0..n) into *p (the caller's: svc_saga_plan_free,
+ * whatever the result). Returns 0 or -ENOMEM. */
+int svc_saga_plan_make(const svc_saga *s, const bus_delivery *d, size_t n, svc_saga_plan *p);
+void svc_saga_plan_free(svc_saga_plan *p);
+
+/* Adds the event answering cmd to out, from its script's reply r ({outcome, reason}).
+ * Returns 0; -EPROTO when the script failed or replied in another shape (logged: the
+ * delivery is skipped); -ENOMEM. */
+int svc_saga_answer(const svc_saga *s, const Wdm__SagaCommand *cmd, const redisReply *r,
+                    bus_outbox *out);
 
 /* The name of a command kind, for logs: "CHARGE", ..., or "unknown". Static. */
 const char *svc_saga_kind_name(Wdm__CommandKind kind);

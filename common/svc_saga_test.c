@@ -1,5 +1,6 @@
 /* Unit tests of the saga participant frame without Redis or RabbitMQ: command checks,
- * and svc_saga_on_bus's decoding, dispatch and skipping, with a fake handler. */
+ * the planning of a batch (decoding, dispatch, skipping) with a fake handler, and the
+ * events made from script replies. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +15,17 @@ static int fake_calls;
 static char fake_record[SVC_SAGA_KEY_LEN];
 static int fake_rv;
 
-/* A handler that applies nothing: records its record key, answers fake_rv / APPLIED. */
-static int fake_apply(service_worker *w, const Wdm__SagaCommand *cmd, const svc_saga_record *rec,
-                      svc_saga_outcome *out)
+/* A handler that appends a PING for each command: records its record key. */
+static int fake_apply(const Wdm__SagaCommand *cmd, const svc_saga_record *rec, store_batch *b)
 {
-    (void)w;
+    const char *argv[] = {"PING", rec->ttl};
+
     (void)cmd;
     fake_calls++;
     snprintf(fake_record, sizeof(fake_record), "%s", rec->key);
     if (fake_rv != 0)
         return fake_rv;
-    out->outcome = WDM__OUTCOME__APPLIED;
-    snprintf(out->reason, sizeof(out->reason), "ttl %s", rec->ttl);
-    return 0;
+    return store_batch_add(b, 2, argv, NULL);
 }
 
 static const svc_saga_handler fake_handlers[] = {{WDM__COMMAND_KIND__CHARGE, fake_apply}};
@@ -87,8 +86,8 @@ static uint8_t *pack(const Wdm__SagaCommand *c, size_t *len)
     return buf;
 }
 
-/* A batch of good, garbage and foreign deliveries: only the good ones get events. */
-static void test_on_bus(void)
+/* A batch of good, garbage and foreign deliveries: only the good ones get a call. */
+static void test_plan(void)
 {
     Wdm__SagaCommand good = command("s-1", WDM__COMMAND_KIND__CHARGE, "order.events.r1");
     Wdm__SagaCommand other = command("s-2", WDM__COMMAND_KIND__RESERVE, "order.events.r1");
@@ -98,13 +97,10 @@ static void test_on_bus(void)
     bus_delivery d[6];
     uint8_t *bufs[4];
     size_t lens[4];
-    bus_outbox out = {0};
-    service_worker w = {0};
     void *shared = NULL;
-    Wdm__SagaEvent *ev;
+    svc_saga_plan plan;
 
     CHECK(svc_saga_init(&shared, &fake_participant) == 0);
-    w.shared = shared;
     bufs[0] = pack(&good, &lens[0]);
     bufs[1] = pack(&other, &lens[1]);
     bufs[2] = pack(&bad_reply, &lens[2]);
@@ -116,35 +112,68 @@ static void test_on_bus(void)
     d[4] = (bus_delivery){(const uint8_t *)"", 0, false}; /* empty: no saga_id */
     d[5] = (bus_delivery){bufs[3], lens[3], true};
 
-    CHECK(svc_saga_on_bus(&w, d, 6, &out) == 0);
+    CHECK(svc_saga_plan_make(shared, d, 6, &plan) == 0);
     CHECK(fake_calls == 2);
-    CHECK(out.n == 2);
-    if (out.n == 2) {
+    CHECK(store_batch_count(plan.calls) == 2);
+    CHECK(plan.cmds[0] == NULL && plan.cmds[2] == NULL && plan.cmds[3] == NULL &&
+          plan.cmds[4] == NULL);
+    CHECK(plan.cmds[1] != NULL && plan.call[1] == 0);
+    CHECK(plan.cmds[5] != NULL && plan.call[5] == 1);
+    CHECK(strcmp(fake_record, "saga:s-4:fake") == 0);
+    svc_saga_plan_free(&plan);
+
+    /* A command the handler rejects is skipped; running out of memory fails the batch. */
+    fake_rv = -EINVAL;
+    CHECK(svc_saga_plan_make(shared, d, 6, &plan) == 0);
+    CHECK(store_batch_count(plan.calls) == 0 && plan.cmds[1] == NULL && plan.cmds[5] == NULL);
+    svc_saga_plan_free(&plan);
+    fake_rv = -ENOMEM;
+    CHECK(svc_saga_plan_make(shared, d, 6, &plan) == -ENOMEM);
+    svc_saga_plan_free(&plan);
+    fake_rv = 0;
+
+    for (size_t i = 0; i < 4; i++)
+        free(bufs[i]);
+    svc_saga_fini(shared);
+}
+
+/* Events from script replies; a failed script or a reply of another shape is -EPROTO. */
+static void test_answer(void)
+{
+    Wdm__SagaCommand c = command("s-1", WDM__COMMAND_KIND__CHARGE, "order.events.r1");
+    redisReply outcome = {.type = REDIS_REPLY_INTEGER, .integer = WDM__OUTCOME__REJECTED};
+    redisReply reason = {.type = REDIS_REPLY_STRING, .str = "insufficient credit", .len = 19};
+    redisReply *elems[] = {&outcome, &reason};
+    redisReply reply = {.type = REDIS_REPLY_ARRAY, .elements = 2, .element = elems};
+    redisReply error = {.type = REDIS_REPLY_ERROR, .str = "ERR boom", .len = 8};
+    bus_outbox out = {0};
+    void *shared = NULL;
+    Wdm__SagaEvent *ev;
+
+    CHECK(svc_saga_init(&shared, &fake_participant) == 0);
+    CHECK(svc_saga_answer(shared, &c, &reply, &out) == 0);
+    CHECK(out.n == 1);
+    if (out.n == 1) {
         CHECK(strcmp(out.msgs[0].routing_key, "order.events.r1") == 0);
-        CHECK(strcmp(out.msgs[1].routing_key, "order.events.r2") == 0);
         ev = wdm__saga_event__unpack(NULL, out.msgs[0].len, out.msgs[0].body);
         CHECK(ev != NULL);
         if (ev != NULL) {
             CHECK(strcmp(ev->saga_id, "s-1") == 0);
             CHECK(ev->kind == WDM__COMMAND_KIND__CHARGE);
-            CHECK(ev->outcome == WDM__OUTCOME__APPLIED);
-            CHECK(strcmp(ev->reason, "ttl 604800") == 0);
+            CHECK(ev->outcome == WDM__OUTCOME__REJECTED);
+            CHECK(strcmp(ev->reason, "insufficient credit") == 0);
             wdm__saga_event__free_unpacked(ev, NULL);
         }
     }
-    CHECK(strcmp(fake_record, "saga:s-4:fake") == 0);
-    bus_outbox_clear(&out);
-
-    /* A failed script skips the delivery; a store failure fails the batch. */
-    fake_rv = -EPROTO;
-    CHECK(svc_saga_on_bus(&w, d, 6, &out) == 0 && out.n == 0);
-    fake_rv = -EAGAIN;
-    CHECK(svc_saga_on_bus(&w, d, 6, &out) == -EAGAIN);
-    fake_rv = 0;
-
+    CHECK(svc_saga_answer(shared, &c, &error, &out) == -EPROTO);
+    CHECK(svc_saga_answer(shared, &c, NULL, &out) == -EPROTO);
+    outcome.integer = 9;
+    CHECK(svc_saga_answer(shared, &c, &reply, &out) == -EPROTO);
+    outcome.integer = WDM__OUTCOME__APPLIED;
+    reply.elements = 1;
+    CHECK(svc_saga_answer(shared, &c, &reply, &out) == -EPROTO);
+    CHECK(out.n == 1);
     bus_outbox_free(&out);
-    for (size_t i = 0; i < 4; i++)
-        free(bufs[i]);
     svc_saga_fini(shared);
 }
 
@@ -152,7 +181,8 @@ int main(void)
 {
     unsetenv("WDM_SAGA_RECORD_TTL_S");
     test_check();
-    test_on_bus();
+    test_plan();
+    test_answer();
     if (check_failures) {
         fprintf(stderr, "%d check(s) failed\n", check_failures);
         return 1;

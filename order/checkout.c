@@ -8,6 +8,7 @@
 #include "saga.h"
 #include "svc_check.h"
 #include "svc_script.h"
+#include "wdm_metrics.h"
 
 /* Parks the call on saga_id. Without resources to park it, answers UNAVAILABLE: the
  * saga runs on, and a retried checkout joins it or sees its outcome. */
@@ -66,8 +67,12 @@ void order_checkout(void *state, rpc_call *call)
                                order_saga_elem(r, 2));
     } else if (strcmp(what, "JOIN") == 0) {
         checkout_park(s, call, order_saga_elem(r, 1), req->order_id);
+        /* A saga whose owner died is taken over now, not at the next scan. */
+        order_saga_take_over(w, s, order_saga_elem(r, 1));
     } else if (strcmp(what, "STARTED") == 0) {
         /* The saga is this call's new one, or (for a repeated call) the one it started. */
+        if (strcmp(order_saga_elem(r, 1), saga_id) == 0)
+            wdm_metrics_saga_started();
         checkout_park(s, call, order_saga_elem(r, 1), req->order_id);
         /* If this fails the saga stays CHARGING until its deadline aborts it. */
         if ((rv = order_saga_send(s, order_saga_elem(r, 1), "CHARGE", r, 2, order_saga_publish, s->pub)) != 0)

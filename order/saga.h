@@ -59,6 +59,11 @@ int order_saga_queue(void *shared, char *buf, size_t size);
 int order_saga_events(service_worker *w, const bus_delivery *d, size_t n, bus_outbox *out);
 void order_saga_tick(service_worker *w);
 
+/* Takes over saga_id if its lease has expired (saga_takeover.lua: its owner died, or a
+ * command or answer was lost) and sends what it needs next; does nothing while the
+ * lease holds. Called by the periodic scan and by a checkout that joins the saga. */
+void order_saga_take_over(service_worker *w, order_saga *s, const char *saga_id);
+
 /* Hands a command to its queue: bus_outbox_add-like (arg is the outbox or publisher). */
 typedef int (*order_saga_send_fn)(void *arg, const char *queue, const ProtobufCMessage *msg);
 

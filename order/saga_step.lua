@@ -26,7 +26,8 @@
 -- ARGV[6]: lease, in ms
 -- Also touches the saga's order hash, "order:<id>", and the idempotency records.
 -- Reply: {'RESERVE', user, item1, qty1, ...} | {'REFUND'}   send that command next
---      | {'FINAL', 'COMMITTED'|'ABORTED', reason}           the saga ended (now or before)
+--      | {'FINAL', 'COMMITTED'|'ABORTED', reason, 'NEW'}    this event ended the saga
+--      | {'FINAL', 'COMMITTED'|'ABORTED', reason}           it had ended before
 --      | {'IGNORED', state}                                  stale event, or no such saga
 local saga = redis.call('HMGET', KEYS[1], 'state', 'order', 'reason', 'user', 'items')
 local state, kind, outcome = saga[1], ARGV[1], ARGV[2]
@@ -50,7 +51,7 @@ local function finish(final, reason)
   redis.call('DEL', KEYS[2])
   redis.call('ZREM', KEYS[3], ARGV[5])
   redis.call('EXPIRE', KEYS[1], ttl)
-  return answer
+  return {'FINAL', final, reason, 'NEW'}
 end
 
 -- Moves the saga to `next` and renews its lease (its owner is making progress).

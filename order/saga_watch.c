@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "wdm_metrics.h"
 #include "order.h"
 #include "saga.h"
 #include "svc_script.h"
@@ -19,8 +20,20 @@
 #define WATCH_SCAN_TICKS 25
 #define WATCH_SCAN_MAX "64"
 
-/* Takes over one saga whose lease looked expired, and sends what it needs next. */
-static void watch_take_over(service_worker *w, order_saga *s, const char *saga_id)
+/* The step a command name stands for (metrics labels). */
+static wdm_saga_step watch_step(const char *what)
+{
+    if (strcmp(what, "RESERVE") == 0)
+        return WDM_SAGA_STEP_RESERVE;
+    if (strcmp(what, "REFUND") == 0)
+        return WDM_SAGA_STEP_REFUND;
+    if (strcmp(what, "RELEASE") == 0)
+        return WDM_SAGA_STEP_RELEASE;
+    return WDM_SAGA_STEP_CHARGE;
+}
+
+/* See saga.h. */
+void order_saga_take_over(service_worker *w, order_saga *s, const char *saga_id)
 {
     char saga_key[SAGA_KEY_LEN], lease[SVC_INT_LEN];
     const char *keys[] = {saga_key, SAGA_INFLIGHT_KEY};
@@ -39,6 +52,8 @@ static void watch_take_over(service_worker *w, order_saga *s, const char *saga_i
     what = order_saga_elem(r, 0);
     if (strcmp(what, "LEASED") != 0 && strcmp(what, "DONE") != 0) {
         log_info("saga %s: taken over by %s: sending %s", saga_id, s->replica_id, what);
+        wdm_metrics_saga_takeover();
+        wdm_metrics_saga_resent(watch_step(what));
         if ((rv = order_saga_send(s, saga_id, what, r, 1, order_saga_publish, s->pub)) != 0)
             log_error("saga %s: cannot queue %s: %s", saga_id, what, strerror(-rv));
     }
@@ -64,7 +79,7 @@ static void watch_scan(service_worker *w, order_saga *s)
     }
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
         if (r->element[i]->type == REDIS_REPLY_STRING)
-            watch_take_over(w, s, r->element[i]->str);
+            order_saga_take_over(w, s, r->element[i]->str);
     freeReplyObject(r);
 }
 

@@ -12,8 +12,8 @@
 
 /* CHARGE(S, user_id, amount): payment/charge.lua with the saga record and the user's
  * credit. -EINVAL (logged) for a bad user id or an amount outside [0, 2^53]. */
-static int payment_saga_charge(service_worker *w, const Wdm__SagaCommand *cmd,
-                               const svc_saga_record *rec, svc_saga_outcome *out)
+static int payment_saga_charge(const Wdm__SagaCommand *cmd, const svc_saga_record *rec,
+                               store_batch *b)
 {
     char user[PAYMENT_KEY_LEN], amount[SVC_INT_LEN];
     const char *keys[] = {rec->key, user}, *args[] = {rec->ttl, amount};
@@ -25,17 +25,17 @@ static int payment_saga_charge(service_worker *w, const Wdm__SagaCommand *cmd,
     }
     snprintf(user, sizeof(user), PAYMENT_USER_PREFIX "%s", cmd->user_id);
     svc_fmt_int(amount, cmd->amount);
-    return svc_saga_eval(w, &payment_scripts[PAYMENT_SCRIPT_CHARGE], 2, keys, 2, args, out);
+    return store_batch_eval(b, &payment_scripts[PAYMENT_SCRIPT_CHARGE], 2, keys, 2, args);
 }
 
 /* REFUND(S): payment/refund.lua with the saga record (which names the user). */
-static int payment_saga_refund(service_worker *w, const Wdm__SagaCommand *cmd,
-                               const svc_saga_record *rec, svc_saga_outcome *out)
+static int payment_saga_refund(const Wdm__SagaCommand *cmd, const svc_saga_record *rec,
+                               store_batch *b)
 {
     const char *keys[] = {rec->key}, *args[] = {rec->ttl};
 
     (void)cmd;
-    return svc_saga_eval(w, &payment_scripts[PAYMENT_SCRIPT_REFUND], 1, keys, 1, args, out);
+    return store_batch_eval(b, &payment_scripts[PAYMENT_SCRIPT_REFUND], 1, keys, 1, args);
 }
 
 static const svc_saga_handler payment_saga_handlers[] = {

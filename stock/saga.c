@@ -61,11 +61,10 @@ static int stock_saga_args_make(const Wdm__SagaCommand *cmd, const svc_saga_reco
     return 0;
 }
 
-/* Runs `script` with the command's lines as arguments; RELEASE needs only their keys.
- * Returns what svc_saga_eval returns, or -EINVAL / -ENOMEM from the lines. */
-static int stock_saga_run(service_worker *w, const Wdm__SagaCommand *cmd,
-                          const svc_saga_record *rec, svc_saga_outcome *out,
-                          enum stock_script_index script, bool with_quantities)
+/* Appends `script` with the command's lines as arguments to b; RELEASE needs only their
+ * keys. Returns 0, -EINVAL (bad lines, logged) or -ENOMEM. */
+static int stock_saga_run(const Wdm__SagaCommand *cmd, const svc_saga_record *rec,
+                          store_batch *b, enum stock_script_index script, bool with_quantities)
 {
     stock_saga_args a;
     int rv;
@@ -74,26 +73,26 @@ static int stock_saga_run(service_worker *w, const Wdm__SagaCommand *cmd,
         if (a.n >= (size_t)INT_MAX)
             rv = -EINVAL;
         else
-            rv = svc_saga_eval(w, &stock_scripts[script], (int)a.n + 1, a.keys,
-                               with_quantities ? (int)a.n + 1 : 1, a.args, out);
+            rv = store_batch_eval(b, &stock_scripts[script], (int)a.n + 1, a.keys,
+                                  with_quantities ? (int)a.n + 1 : 1, a.args);
     }
     stock_saga_args_free(&a);
     return rv;
 }
 
 /* RESERVE(S, items): stock/reserve.lua, all or nothing. */
-static int stock_saga_reserve(service_worker *w, const Wdm__SagaCommand *cmd,
-                              const svc_saga_record *rec, svc_saga_outcome *out)
+static int stock_saga_reserve(const Wdm__SagaCommand *cmd, const svc_saga_record *rec,
+                              store_batch *b)
 {
-    return stock_saga_run(w, cmd, rec, out, STOCK_SCRIPT_RESERVE, true);
+    return stock_saga_run(cmd, rec, b, STOCK_SCRIPT_RESERVE, true);
 }
 
 /* RELEASE(S, items): stock/release.lua, which adds back the lines of the record; the
  * command's items only declare the keys it touches. */
-static int stock_saga_release(service_worker *w, const Wdm__SagaCommand *cmd,
-                              const svc_saga_record *rec, svc_saga_outcome *out)
+static int stock_saga_release(const Wdm__SagaCommand *cmd, const svc_saga_record *rec,
+                              store_batch *b)
 {
-    return stock_saga_run(w, cmd, rec, out, STOCK_SCRIPT_RELEASE, false);
+    return stock_saga_run(cmd, rec, b, STOCK_SCRIPT_RELEASE, false);
 }
 
 static const svc_saga_handler stock_saga_handlers[] = {
