@@ -232,6 +232,8 @@ static void *consumer_main(void *arg)
             log_warn("bus: %s: connection lost (%s); reconnecting", c->queue, strerror(-rv));
             wdm_metrics_bus_reconnect(WDM_BUS_CONSUMER);
             consumer_drop(c);
+            /* A broker electing new queue leaders nacks for a moment: do not spin. */
+            consumer_sleep_ms(BUS_BACKOFF_MIN_MS);
         }
     }
     if (c->in.amqp != NULL) {
