@@ -153,8 +153,7 @@ static void reopen(wb_engine *e, wb_conn *c, uint64_t now);
  * is reopened once the run is stopping. */
 static void restart(wb_engine *e, wb_conn *c, bool backoff, uint64_t now)
 {
-    wb_conn_close(c);
-    c->parked = false;
+    wb_conn_close(c); /* a parked c stays on the list: unpark skips it until it is idle */
     if (e->stopping)
         return;
     if (!backoff) {
