@@ -102,9 +102,10 @@ int order_waiters_add(order_waiters *t, const char *saga_id, const char *order_i
 void order_waiters_finish(order_waiters *t, const char *saga_id, bool committed,
                           const char *reason);
 
-/* Copies into ids the saga ids (distinct, at most max) that have a call parked for at
- * least min_age_ms. Returns how many. */
+/* Copies into ids the saga ids (distinct, at most max) that have a call due to be
+ * looked at: first_ms after the call was first seen here, then after twice as long each
+ * time, up to ten times first_ms. Returns how many. */
 size_t order_waiters_pending(order_waiters *t, char (*ids)[SAGA_ID_LEN], size_t max,
-                             int64_t min_age_ms);
+                             int64_t first_ms);
 
 #endif

@@ -15,7 +15,7 @@
 
 /* Sagas looked at per tick, and how long a call waits before it is looked at. */
 #define WATCH_MAX 256
-#define WATCH_MIN_AGE_MS 100
+#define WATCH_FIRST_MS 100
 /* How often to look for sagas to take over, in ticks, and how many at a time. */
 #define WATCH_SCAN_TICKS 25
 #define WATCH_SCAN_MAX "64"
@@ -95,7 +95,7 @@ void order_saga_tick(service_worker *w)
 
     if (++s->ticks % WATCH_SCAN_TICKS == 0)
         watch_scan(w, s);
-    n = order_waiters_pending(s->waiters, ids, WATCH_MAX, WATCH_MIN_AGE_MS);
+    n = order_waiters_pending(s->waiters, ids, WATCH_MAX, WATCH_FIRST_MS);
     if (n == 0)
         return;
     for (size_t i = 0; i < n; i++) {

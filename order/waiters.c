@@ -10,12 +10,17 @@
 #include "saga.h"
 
 #define WAITERS_BUCKETS 4096
+/* A parked call is looked at after the first delay, then ever less often, up to this
+ * many times the first delay between looks: a saga that takes long (another replica's,
+ * or one waiting for a takeover) costs the watcher little. */
+#define WAITERS_CHECK_MAX 10
 
 typedef struct waiter {
     char saga_id[SAGA_ID_LEN];
     char order_id[WDM_ID_MAX + 1];
     rpc_deferred *call;
-    int64_t since_ms;
+    int64_t check_at_ms;  /* when order_waiters_pending lists it next */
+    int64_t interval_ms;  /* and the wait after that: doubles, up to WAITERS_CHECK_MAX */
     struct waiter *next;
 } waiter;
 
@@ -91,7 +96,7 @@ int order_waiters_add(order_waiters *t, const char *saga_id, const char *order_i
     strncpy(w->saga_id, saga_id, SAGA_ID_LEN - 1);
     strncpy(w->order_id, order_id, WDM_ID_MAX);
     w->call = d;
-    w->since_ms = waiters_now_ms();
+    w->check_at_ms = -1; /* set by the first order_waiters_pending that sees it */
     pthread_mutex_lock(&t->mu);
     w->next = t->buckets[b];
     t->buckets[b] = w;
@@ -123,17 +128,25 @@ void order_waiters_finish(order_waiters *t, const char *saga_id, bool committed,
 }
 
 size_t order_waiters_pending(order_waiters *t, char (*ids)[SAGA_ID_LEN], size_t max,
-                             int64_t min_age_ms)
+                             int64_t first_ms)
 {
-    int64_t cutoff = waiters_now_ms() - min_age_ms;
+    int64_t now = waiters_now_ms();
     size_t n = 0;
 
     pthread_mutex_lock(&t->mu);
     for (size_t b = 0; b < WAITERS_BUCKETS && n < max && t->n > 0; b++) {
         for (waiter *w = t->buckets[b]; w != NULL && n < max; w = w->next) {
             bool seen = false;
-            if (w->since_ms > cutoff)
+
+            if (w->check_at_ms < 0) {
+                w->interval_ms = first_ms;
+                w->check_at_ms = now + first_ms;
+            }
+            if (w->check_at_ms > now)
                 continue;
+            if (w->interval_ms < first_ms * WAITERS_CHECK_MAX)
+                w->interval_ms *= 2;
+            w->check_at_ms = now + w->interval_ms;
             /* Several calls may wait on one saga: list it once. */
             for (size_t i = n; i > 0 && !seen; i--)
                 seen = strcmp(ids[i - 1], w->saga_id) == 0;

@@ -344,7 +344,7 @@ rabbitmq_env() {
         "RABBITMQ_CTL_DIST_PORT_MAX=$((PORT_BASE + 79))" \
         "ERL_EPMD_PORT=$EPMD_PORT" \
         "ERL_EPMD_ADDRESS=127.0.0.1" \
-        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-start_epmd false -kernel inet_dist_use_interface {127,0,0,1}" \
+        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-start_epmd false -kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none" \
         "RABBITMQ_MNESIA_BASE=$d/mnesia" \
         "RABBITMQ_LOG_BASE=$LOG_DIR/$c" \
         "RABBITMQ_LOGS=-" \
