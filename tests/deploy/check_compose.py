@@ -17,7 +17,7 @@ What it asserts (each failure is one "FAIL:" line naming the service and the set
   - WDM_SENTINELS names every Sentinel service on its port; WDM_RABBITMQ_URL the RabbitMQ
     service; order replicas have unique, stable WDM_REPLICA_IDs;
   - Redis: each group Sentinel monitors is 1 master + 2 replicas (WDM_REDIS_REPLICAOF),
-    monitored with quorum 2, down-after 1000 ms, failover-timeout 5000 ms, hostnames on;
+    monitored with quorum 2, down-after 2000 ms, failover-timeout 5000 ms, hostnames on;
     the Redis template has the DESIGN §6 durability settings; 3 Sentinels;
   - published ports include 8000 (a gateway, or the proxy whose servers are every
     gateway) and 15672 (RabbitMQ management); health checks, restart policies, volumes;
@@ -49,7 +49,7 @@ ALLOWED_IMAGES = {
 OUR_DOCKERFILE = "infra/docker/Dockerfile"
 GROUP_SIZE = 3  # a Redis master + 2 replicas (DESIGN §6)
 N_SENTINELS = 3
-SENTINEL_SETTINGS = {"down-after-milliseconds": "1000", "failover-timeout": "5000"}
+SENTINEL_SETTINGS = {"down-after-milliseconds": "2000", "failover-timeout": "5000"}
 REDIS_SETTINGS = {
     "appendonly": "yes",
     "appendfsync": "everysec",
