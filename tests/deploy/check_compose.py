@@ -53,6 +53,7 @@ SENTINEL_SETTINGS = {"down-after-milliseconds": "2000", "failover-timeout": "500
 REDIS_SETTINGS = {
     "appendonly": "yes",
     "appendfsync": "everysec",
+    "save": '""',
     "min-replicas-to-write": "1",
     "min-replicas-max-lag": "10",
 }

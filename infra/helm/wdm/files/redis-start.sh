@@ -24,6 +24,7 @@ protected-mode no
 dir /data
 appendonly yes
 appendfsync everysec
+save ""
 requirepass $REDIS_PASSWORD
 masterauth $REDIS_PASSWORD
 min-replicas-to-write 1
