@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+from proclib import SANITIZER_RE, proc_start, tail  # noqa: E402
 LAUNCHER = REPO / "infra" / "local"
 GROUPS = ("order", "stock", "payment")
 
@@ -91,18 +93,6 @@ class Redis:
             self._send(part)
             out.extend(self._read() for _ in part)
         return out
-
-
-def proc_start(pid):
-    """Start time (clock ticks since boot) of a live, non-zombie process, else None."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2:].split()
-    if fields[0] in ("Z", "X"):
-        return None
-    return int(fields[19])
 
 
 def expected_cmd(name):
@@ -374,16 +364,9 @@ class Topology:
         return found
 
 
-# Sanitizer reports (as tests/system/conftest.py), glibc's abort messages and the like.
-CRASH_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
-                      r"SUMMARY: UndefinedBehaviorSanitizer|Assertion .* failed|"
+# Sanitizer reports, glibc's abort messages and the like.
+CRASH_RE = re.compile(SANITIZER_RE.pattern + r"|Assertion .* failed|"
                       r"stack smashing detected|double free|free\(\): invalid|malloc\(\): |"
                       r"corrupted size|Segmentation fault|core dumped")
 REDIS_CRASH_RE = re.compile(r"REDIS BUG REPORT|Redis .* crashed by signal|ASSERTION FAILED")
 
-
-def tail(path, n=40):
-    try:
-        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-n:])
-    except OSError:
-        return f"({path}: unreadable)"

@@ -26,7 +26,6 @@ and the logs kept.
 
 import atexit
 import os
-import re
 import shutil
 import signal
 import socket
@@ -40,8 +39,10 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import wdmproto  # noqa: E402
+from proclib import IGNORED_TERM_RE, SANITIZER_RE, proc_start, tail  # noqa: E402
 from wdmtest import Api  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,20 +60,6 @@ def _port_in_use(port):
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _tail(path, n=60):
-    try:
-        lines = Path(path).read_text(errors="replace").splitlines()
-    except OSError:
-        return f"({path}: unreadable)"
-    return "\n".join(lines[-n:])
-
-
-# A sanitizer report starts with one of these lines (ASan/LSan: "==pid==ERROR: ...";
-# UBSan: "file:line:col: runtime error: ..."; UBSan's own summary line).
-SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
-                          r"SUMMARY: UndefinedBehaviorSanitizer")
-# Our programs (pidfile names) that `down` may have had to KILL: then no leak check ran.
-OUR_PROGRAMS_RE = re.compile(r"^(gateway(-\d+)?|order-\d+|stock-\d+|payment-\d+) \(pid \d+\) ignored TERM")
 EXCERPT_LINES = 60
 MAX_REPORTS_PER_LOG = 3
 
@@ -116,18 +103,6 @@ def scan_sanitizer_reports(log_dir):
         if n == MAX_REPORTS_PER_LOG and any(SANITIZER_RE.search(ln) for ln in lines[i:]):
             found.append((str(path), "(more reports follow in this log)"))
     return found
-
-
-def _proc_start(pid):
-    """The start time (clock ticks since boot) of a live, non-zombie process, else None."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2:].split()    # after "pid (comm) "
-    if fields[0] in ("Z", "X"):
-        return None
-    return int(fields[19])                          # field 22: starttime
 
 
 def _wait_health(url, timeout):
@@ -214,24 +189,24 @@ class Topology:
                 pid = int(f.read_text().split()[0])
             except (OSError, ValueError, IndexError):
                 continue
-            start = _proc_start(pid)
+            start = proc_start(pid)
             if start is not None:
                 self.pids[f.stem] = (pid, start)
 
     def stop_leftovers(self):
         """TERM, then after 10 s KILL, every recorded process that still runs (the same pid
         and start time, so never somebody else's). Returns their names."""
-        left = {n: pid for n, (pid, start) in self.pids.items() if _proc_start(pid) == start}
+        left = {n: pid for n, (pid, start) in self.pids.items() if proc_start(pid) == start}
         for pid in left.values():
             try:
                 os.kill(pid, signal.SIGTERM)
             except OSError:
                 pass
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(_proc_start(p) == self.pids[n][1] for n, p in left.items()):
+        while time.monotonic() < deadline and any(proc_start(p) == self.pids[n][1] for n, p in left.items()):
             time.sleep(0.1)
         for n, pid in left.items():
-            if _proc_start(pid) == self.pids[n][1]:
+            if proc_start(pid) == self.pids[n][1]:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
@@ -246,11 +221,11 @@ class Topology:
                 rc = subprocess.run([str(LAUNCHER / args[0])] + args[1:], cwd=REPO, env=self.env, stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=180).returncode
         except subprocess.TimeoutExpired:
-            return f"{what} timed out:\n{_tail(self.down_log)}"
+            return f"{what} timed out:\n{tail(self.down_log)}"
         except OSError as e:
             return f"could not run {what}: {e}"
         if rc != 0:
-            return f"{what} exited {rc}:\n{_tail(self.down_log)}"
+            return f"{what} exited {rc}:\n{tail(self.down_log)}"
         return None
 
     def down(self):
@@ -275,7 +250,7 @@ class Topology:
             except OSError:
                 lines = []
             for ln in lines:
-                if OUR_PROGRAMS_RE.match(ln):
+                if IGNORED_TERM_RE.match(ln):
                     problems.append(f"infra/local/down{tag}: {ln} (it must exit on TERM; "
                                     f"its leak check did not run)")
             keep = bool(problems) or self.down_failed or os.environ.get("WDM_TEST_KEEP_RUN_DIR")
@@ -335,7 +310,7 @@ def base_url():
         topo.down()
         raise
     if why:
-        log = _tail(topo.up_log)
+        log = tail(topo.up_log)
         os.environ["WDM_TEST_KEEP_RUN_DIR"] = "1"  # keep the logs to look at
         topo.down()
         pytest.fail(f"{why}\n--- tail of {topo.up_log} ---\n{log}\n(logs saved under {topo.tmp})",
