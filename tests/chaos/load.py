@@ -298,26 +298,25 @@ class Mixed:
     async def run(self, stop):
         await asyncio.gather(*(self._worker(stop, random.Random(self.rng.random())) for _ in range(self.workers)))
 
+    # The single writes of the stream: (share of the operations, path, answers it may give).
+    WRITES = (
+        (0.14, lambda rng, P: f"/payment/add_funds/{rng.choice(P.users)}/{rng.randint(1, 20)}", (200,)),
+        (0.12, lambda rng, P: f"/payment/pay/{rng.choice(P.users)}/{rng.randint(1, 20)}", (200, 409)),
+        (0.08, lambda rng, P: f"/stock/add/{rng.choice(P.items)}/{rng.randint(1, 10)}", (200,)),
+        (0.08, lambda rng, P: f"/stock/subtract/{rng.choice(P.items)}/{rng.randint(1, 5)}", (200, 409)),
+    )
+    ORDERS = 0.43    # share of orders made and checked out; the rest are reads
+
     async def _worker(self, stop, rng):
-        c, P = self.c, self.pools
         while not stop.is_set():
             r = rng.random()
-            if r < 0.14:
-                op = await c.send("POST", f"/payment/add_funds/{rng.choice(P.users)}/{rng.randint(1, 20)}", "mixed")
-                self._note(op, (200,))
-            elif r < 0.26:
-                op = await c.send("POST", f"/payment/pay/{rng.choice(P.users)}/{rng.randint(1, 20)}", "mixed")
-                self._note(op, (200, 409))
-            elif r < 0.34:
-                op = await c.send("POST", f"/stock/add/{rng.choice(P.items)}/{rng.randint(1, 10)}", "mixed")
-                self._note(op, (200,))
-            elif r < 0.42:
-                op = await c.send("POST", f"/stock/subtract/{rng.choice(P.items)}/{rng.randint(1, 5)}", "mixed")
-                self._note(op, (200, 409))
-            elif r < 0.85:
-                await self._order(rng)
+            for share, path, want in self.WRITES:
+                if r < share:
+                    self._note(await self.c.send("POST", path(rng, self.pools), "mixed"), want)
+                    break
+                r -= share
             else:
-                await self._read(rng)
+                await (self._order(rng) if r < self.ORDERS else self._read(rng))
             await asyncio.sleep(rng.uniform(*self.pause))
 
     async def _order(self, rng):
