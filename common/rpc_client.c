@@ -1,7 +1,14 @@
-/* rpc_client: req0 socket dialing every replica; one context per call (see rpc_client.h). */
+/* rpc_client: req0 socket dialing every replica; one context per call (see rpc_client.h).
+ *
+ * An asynchronous call's context and aio come from the client's pool and go back to it
+ * when the call got its reply: opening a context and freeing an aio per call cost
+ * locking, allocation and, for the aio (reaped from its own callback), a wakeup of
+ * nng's reaper thread. A call that failed is destroyed instead (its context may still
+ * hold the request). */
 #include "rpc_client.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,19 +20,30 @@
 /* How long a request may sit with a replica that neither answers nor dies before nng
  * sends it again (to any replica). Handlers are idempotent, so a re-send is safe. */
 #define RPC_RESEND_MS 15000
+/* Idle calls kept for reuse, at most. */
+#define RPC_POOL_MAX 1024
+
+typedef struct rpc_pending rpc_pending;
 
 struct rpc_client {
     nng_socket sock;
+    pthread_mutex_t mu;
+    pthread_cond_t idle; /* signalled when inflight drops to 0 */
+    rpc_pending *pool;   /* idle calls (guarded by mu) */
+    size_t pooled;       /* length of pool (guarded by mu) */
+    size_t inflight;     /* calls started and not ended yet (guarded by mu) */
 };
 
-/* One asynchronous call in flight; freed when it completes. */
-typedef struct rpc_pending {
+/* One asynchronous call: in flight, or idle in its client's pool. */
+struct rpc_pending {
+    rpc_client *client;
     nng_ctx ctx;
     nng_aio *aio;
     bool sent;
     rpc_done_fn done;
     void *arg;
-} rpc_pending;
+    rpc_pending *next; /* in the pool */
+};
 
 static int client_errno(int rv)
 {
@@ -47,6 +65,8 @@ int rpc_client_open(rpc_client **out, const char *urls)
 
     if ((c = calloc(1, sizeof(*c))) == NULL)
         return -ENOMEM;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->idle, NULL);
     if ((list = strdup(urls)) == NULL) {
         free(c);
         return -ENOMEM;
@@ -69,13 +89,30 @@ int rpc_client_open(rpc_client **out, const char *urls)
     return 0;
 fail:
     free(list);
+    pthread_cond_destroy(&c->idle);
+    pthread_mutex_destroy(&c->mu);
     free(c);
     return rv == NNG_ENOMEM ? -ENOMEM : -EINVAL;
 }
 
 void rpc_client_close(rpc_client *c)
 {
+    rpc_pending *p;
+
+    /* Ends every call in flight: their callbacks run and report -ECANCELED. */
     nng_close(c->sock);
+    pthread_mutex_lock(&c->mu);
+    while (c->inflight > 0)
+        pthread_cond_wait(&c->idle, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+    while ((p = c->pool) != NULL) {
+        c->pool = p->next;
+        nng_ctx_close(p->ctx);
+        nng_aio_free(p->aio);
+        free(p);
+    }
+    pthread_cond_destroy(&c->idle);
+    pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
@@ -115,18 +152,63 @@ static int client_decode(nng_msg *msg, Wdm__RpcReply **reply)
     return *reply ? 0 : -EPROTO;
 }
 
-/* Ends an asynchronous call: releases the context and aio (nng_aio_reap: we are inside
- * the aio's own callback), then reports to its owner, so that nothing of the call is
- * left once its owner knows it ended. */
+static void pending_cb(void *arg);
+
+/* Takes an idle call from the pool, or makes one. Returns NULL when out of memory. */
+static rpc_pending *pending_get(rpc_client *c)
+{
+    rpc_pending *p;
+
+    pthread_mutex_lock(&c->mu);
+    if ((p = c->pool) != NULL) {
+        c->pool = p->next;
+        c->pooled--;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (p != NULL)
+        return p;
+    if ((p = calloc(1, sizeof(*p))) == NULL)
+        return NULL;
+    p->client = c;
+    if (nng_aio_alloc(&p->aio, pending_cb, p) != 0) {
+        free(p);
+        return NULL;
+    }
+    if (nng_ctx_open(&p->ctx, c->sock) != 0) {
+        nng_aio_free(p->aio);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Ends an asynchronous call, from its aio's callback: reports to its owner, then gives
+ * the call back to the pool (after a reply) or frees it (nng_aio_reap: we are inside
+ * the aio's own callback). Nothing touches p once it is back in the pool: another
+ * thread may be using it already. */
 static void pending_finish(rpc_pending *p, int rv, Wdm__RpcReply *reply)
 {
-    rpc_done_fn done = p->done;
-    void *arg = p->arg;
+    rpc_client *c = p->client;
+    bool reuse = rv == 0;
 
-    nng_ctx_close(p->ctx);
-    nng_aio_reap(p->aio);
-    free(p);
-    done(arg, rv, reply);
+    p->done(p->arg, rv, reply);
+    pthread_mutex_lock(&c->mu);
+    if (reuse && c->pooled < RPC_POOL_MAX) {
+        p->next = c->pool;
+        c->pool = p;
+        c->pooled++;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (p != NULL) {
+        nng_ctx_close(p->ctx);
+        nng_aio_reap(p->aio);
+        free(p);
+    }
+    pthread_mutex_lock(&c->mu);
+    if (--c->inflight == 0)
+        pthread_cond_broadcast(&c->idle);
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* The aio callback, on an nng thread: first the send completes, then the receive. */
@@ -162,27 +244,22 @@ int rpc_client_call_async(rpc_client *c, const char *method, const char *key, ui
     nng_msg *msg;
     int rv;
 
-    if ((p = calloc(1, sizeof(*p))) == NULL)
+    if ((rv = client_build(method, key, key_ttl_s, req, &msg)) != 0)
+        return rv;
+    if ((p = pending_get(c)) == NULL) {
+        nng_msg_free(msg);
         return -ENOMEM;
+    }
+    p->sent = false;
     p->done = done;
     p->arg = arg;
-    if ((rv = client_errno(nng_aio_alloc(&p->aio, pending_cb, p))) != 0)
-        goto fail_aio;
-    if ((rv = client_errno(nng_ctx_open(&p->ctx, c->sock))) != 0)
-        goto fail_ctx;
-    if ((rv = client_build(method, key, key_ttl_s, req, &msg)) != 0)
-        goto fail_msg;
+    pthread_mutex_lock(&c->mu);
+    c->inflight++;
+    pthread_mutex_unlock(&c->mu);
     nng_aio_set_timeout(p->aio, timeout_ms);
     nng_aio_set_msg(p->aio, msg);
     nng_ctx_send(p->ctx, p->aio);
     return 0;
-fail_msg:
-    nng_ctx_close(p->ctx);
-fail_ctx:
-    nng_aio_free(p->aio);
-fail_aio:
-    free(p);
-    return rv;
 }
 
 int rpc_client_call(rpc_client *c, const char *method, const char *key, uint32_t key_ttl_s,
