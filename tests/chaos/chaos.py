@@ -535,7 +535,10 @@ class Suite:
                 if ch.name.startswith("exactly"):
                     # answer counts (a false sold-out, say); fewer 200s are the point of
                     # a fault that outlasts the deadline
-                    (r.notes if fault.outage_past_deadline else r.problems).append(what)
+                    if fault.outage_past_deadline:
+                        r.notes.append("expected, the deadline aborts sagas: " + what)
+                    else:
+                        r.problems.append(what)
                 elif not ch.name.startswith("every answer is 200 or 409"):
                     r.inconsistencies.append(what)
         # exact data check of everything this fault touched, plus the long-lived pools
