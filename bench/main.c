@@ -73,7 +73,11 @@ static int write_outputs(wb_bench *b)
     }
     snprintf(title, sizeof(title), "wdm-bench %s: %s, %s, %u connections", o->scenario, o->url,
              o->rate > 0 ? "open loop" : "closed loop", b->report.connections);
-    if (o->plot_path && (rv = wb_plot_png(&b->stats, series, o->plot_path, title)) != 0) {
+    rv = o->plot_path ? wb_plot_png(&b->stats, series, o->plot_path, title) : 0;
+    if (rv == -ENODATA) {
+        fprintf(stderr, "wdm-bench: plot %s: not drawn, the run lasted less than a second\n",
+                o->plot_path);
+    } else if (rv != 0) {
         fprintf(stderr, "wdm-bench: plot %s: %s\n", o->plot_path,
                 rv == -ENOENT ? "gnuplot is not installed (apt-get install -y gnuplot-nox)"
                               : "gnuplot failed");

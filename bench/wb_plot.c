@@ -42,6 +42,8 @@ int wb_plot_png(const wb_stats *s, const char *csv, const char *png, const char 
     uint64_t max_errors = 1; /* the errors axis: at least 0..1, so an empty one draws too */
     int status;
 
+    if (s->nrows == 0)
+        return -ENODATA;
     for (size_t i = 0; i < s->nrows; i++)
         if (s->rows[i].errors > max_errors)
             max_errors = s->rows[i].errors;

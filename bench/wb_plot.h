@@ -12,7 +12,8 @@ int wb_series_csv(const char *path, const wb_stats *s);
 
 /* Draws the series of s, written to csv by wb_series_csv, into the PNG at png, titled
  * title, by running gnuplot.
- * Returns 0, -ENOENT when gnuplot is not installed, or another negative errno (-EIO:
+ * Returns 0, -ENODATA when s has no row (a run shorter than a second: nothing to draw,
+ * no PNG), -ENOENT when gnuplot is not installed, or another negative errno (-EIO:
  * gnuplot failed; its own message is on stderr). */
 int wb_plot_png(const wb_stats *s, const char *csv, const char *png, const char *title);
 

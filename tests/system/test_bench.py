@@ -142,3 +142,34 @@ def test_bad_command_line(bench):
         assert p.returncode == 2, (args, explain(p))
     p = subprocess.run([str(bench), "--help"], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0 and "usage: wdm-bench" in p.stdout
+
+
+def test_measure_reports_cpu_rss_and_sagas_of_every_process(bench, topology_env, tmp_path):
+    """bench/measure (the figures of bench/RESULTS.md) against the test topology, named by
+    its run dir alone: the consistency step passes, every process of the topology has a
+    CPU figure and an RSS, and the sagas it counts on the order replicas' /metrics are
+    exactly the scenario's 1000 checkouts."""
+    run_dir = topology_env["WDM_RUN_DIR"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WDM_")}
+    env.update(WDM_RUN_DIR=run_dir, WDM_BUILD_DIR=str(bench.parents[1]))
+    out = tmp_path / "measure"
+    p = subprocess.run([str(Path(__file__).resolve().parents[2] / "bench" / "measure"),
+                        "--only", "consistency", "--out", str(out)],
+                       capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, explain(p)
+    assert "=== infra/local/up" not in p.stdout, "measure did not find the running topology"
+    report = json.loads((out / "consistency.json").read_text())
+    assert report["result"] == "PASS", report
+    m = report["measure"]
+    assert m["sagas_started"] == 1000, m
+    assert m["context_switches"] > 0, m
+    names = {f.stem for f in (Path(run_dir) / "pids").glob("*.pid")
+             if not f.stem.startswith("rabbitmq-launcher") and f.stem != "epmd"}
+    assert names <= set(m["cpu_percent"]), (names, m["cpu_percent"])
+    assert all(v >= 0 for v in m["cpu_percent"].values()), m["cpu_percent"]
+    summary = (out / "summary.md").read_text()
+    assert "| consistency |" in summary, summary
+    for name in names:
+        row = next(ln for ln in summary.splitlines() if ln.startswith(f"| {name} |"))
+        assert re.search(r"\| \d+\.\d \|$", row), row     # its RSS in MB
