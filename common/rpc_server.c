@@ -1,4 +1,4 @@
-/* rpc_server: rep0 socket, one thread + one rep context per worker (see rpc_server.h). */
+/* rpc_server: rep0 socket, receiving contexts feeding a queue of worker threads (see rpc_server.h). */
 #include "rpc_server.h"
 
 #include <errno.h>
@@ -42,22 +42,42 @@ typedef struct rpc_method_stats {
     metrics_series *answers[RPC_STATUS_SLOTS]; /* by Wdm__Status */
 } rpc_method_stats;
 
+/* A worker thread: runs handlers with its own state. */
 typedef struct rpc_worker {
     rpc_server *srv;
-    nng_ctx ctx;
-    nng_aio *aio;
     pthread_t thread;
     bool started;
     void *state;
 } rpc_worker;
+
+/* One receiving context. Its aio's callback (on an nng thread) queues a received
+ * request for the workers, and after a reply went out posts the next receive; so a
+ * request reaches a worker with one handoff, and a busy worker takes the next queued
+ * request without sleeping. */
+typedef struct rpc_slot {
+    rpc_server *srv;
+    nng_ctx ctx;
+    nng_aio *aio;
+    bool sending;           /* the aio carries a reply (else it receives) */
+    nng_msg *msg;           /* the request, while queued */
+    struct rpc_slot *next;  /* in the queue */
+} rpc_slot;
 
 struct rpc_server {
     const rpc_server_config *cfg;
     nng_socket sock;
     rpc_worker *workers;
     int n_workers;
+    rpc_slot *slots;
+    int n_slots;
     rpc_method_stats *stats;   /* cfg->methods' series, then those of "unknown" */
     metrics_series *deferred;  /* wdm_rpc_deferred_calls */
+    /* Received requests waiting for a worker: a FIFO of slots, under mu. */
+    pthread_mutex_t mu;
+    pthread_cond_t ready;
+    rpc_slot *head, *tail;
+    int idle;                  /* workers waiting on `ready` */
+    bool stopping;
 };
 
 static int nng_to_errno(int rv)
@@ -145,7 +165,7 @@ static void server_count(const rpc_call *call)
 }
 
 /* Finds the handler of `name` and runs it; unknown methods are INVALID_ARGUMENT. */
-static void server_dispatch(rpc_worker *w, rpc_call *call)
+static void server_dispatch(const rpc_worker *w, rpc_call *call)
 {
     const rpc_server_config *cfg = w->srv->cfg;
 
@@ -189,9 +209,9 @@ static int server_pack_reply(const rpc_call *call, nng_msg *msg)
 /* Turns one request message into its reply, in place (the body becomes the packed
  * RpcReply). Returns 0; 1 when the handler deferred the answer (msg is then freed);
  * or -ENOMEM (msg then still holds the request, and must be dropped). */
-static int server_handle(rpc_worker *w, nng_msg *msg)
+static int server_handle(const rpc_worker *w, rpc_slot *slot, nng_msg *msg)
 {
-    rpc_call call = {.status = WDM__STATUS__UNAVAILABLE, .worker = w,
+    rpc_call call = {.status = WDM__STATUS__UNAVAILABLE, .slot = slot,
                      .stats = &w->srv->stats[w->srv->cfg->n_methods], /* until dispatched */
                      .received_ns = metrics_now_ns()};
     Wdm__RpcRequest *req;
@@ -221,35 +241,78 @@ static int server_handle(rpc_worker *w, nng_msg *msg)
     return rv;
 }
 
-/* A worker: receive on its own context, handle, reply; until the socket closes. */
+/* The slot's aio finished, on an nng thread: a reply went out (post the next receive),
+ * or a request came (queue it for the workers). Never blocks. */
+static void slot_cb(void *arg)
+{
+    rpc_slot *slot = arg;
+    rpc_server *srv = slot->srv;
+    int rv = nng_aio_result(slot->aio);
+
+    if (slot->sending) {
+        slot->sending = false;
+        /* On a failed send the message is still ours (the requester will re-send). */
+        if (rv != 0)
+            nng_msg_free(nng_aio_get_msg(slot->aio));
+    } else if (rv == 0) {
+        slot->msg = nng_aio_get_msg(slot->aio);
+        slot->next = NULL;
+        pthread_mutex_lock(&srv->mu);
+        if (srv->tail != NULL)
+            srv->tail->next = slot;
+        else
+            srv->head = slot;
+        srv->tail = slot;
+        if (srv->idle > 0)
+            pthread_cond_signal(&srv->ready);
+        pthread_mutex_unlock(&srv->mu);
+        return;
+    }
+    if (rv != NNG_ECLOSED && rv != NNG_ECANCELED)
+        nng_ctx_recv(slot->ctx, slot->aio);
+}
+
+/* The next queued request's slot, waiting for one; NULL once the server stops. */
+static rpc_slot *server_take(rpc_server *srv)
+{
+    rpc_slot *slot;
+
+    pthread_mutex_lock(&srv->mu);
+    while (srv->head == NULL && !srv->stopping) {
+        srv->idle++;
+        pthread_cond_wait(&srv->ready, &srv->mu);
+        srv->idle--;
+    }
+    slot = srv->stopping ? NULL : srv->head;
+    if (slot != NULL && (srv->head = slot->next) == NULL)
+        srv->tail = NULL;
+    pthread_mutex_unlock(&srv->mu);
+    return slot;
+}
+
+/* A worker: handle queued requests and send their replies; until the server stops. */
 static void *server_worker_main(void *arg)
 {
     rpc_worker *w = arg;
+    rpc_slot *slot;
     nng_msg *msg;
     int rv;
 
-    for (;;) {
-        nng_ctx_recv(w->ctx, w->aio);
-        nng_aio_wait(w->aio);
-        if ((rv = nng_aio_result(w->aio)) != 0) {
-            if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
-                break;
+    while ((slot = server_take(w->srv)) != NULL) {
+        msg = slot->msg;
+        slot->msg = NULL;
+        if ((rv = server_handle(w, slot, msg)) == 0) {
+            slot->sending = true;
+            nng_aio_set_msg(slot->aio, msg);
+            nng_ctx_send(slot->ctx, slot->aio);
             continue;
         }
-        msg = nng_aio_get_msg(w->aio);
-        if ((rv = server_handle(w, msg)) != 0) {
-            if (rv < 0) {
-                log_error("rpc: out of memory answering a request; dropped");
-                nng_msg_free(msg);
-            }
-            continue;
+        if (rv < 0) {
+            log_error("rpc: out of memory answering a request; dropped");
+            nng_msg_free(msg);
         }
-        nng_aio_set_msg(w->aio, msg);
-        nng_ctx_send(w->ctx, w->aio);
-        nng_aio_wait(w->aio);
-        /* On a failed send the message is still ours (the requester will re-send). */
-        if (nng_aio_result(w->aio) != 0)
-            nng_msg_free(nng_aio_get_msg(w->aio));
+        /* Deferred (the slot has a fresh context) or dropped: receive the next. */
+        nng_ctx_recv(slot->ctx, slot->aio);
     }
     return NULL;
 }
@@ -282,7 +345,7 @@ static void deferred_sent_cb(void *arg)
 
 rpc_deferred *rpc_call_defer(rpc_call *call)
 {
-    rpc_worker *w = call->worker;
+    rpc_slot *slot = call->slot;
     rpc_deferred *d;
     nng_ctx fresh;
 
@@ -290,19 +353,19 @@ rpc_deferred *rpc_call_defer(rpc_call *call)
         return NULL;
     if (nng_aio_alloc(&d->aio, deferred_sent_cb, d) != 0)
         goto fail;
-    /* The worker keeps serving on a fresh context; the old one waits for the answer. */
-    if (nng_ctx_open(&fresh, w->srv->sock) != 0) {
+    /* The slot keeps receiving on a fresh context; the old one waits for the answer. */
+    if (nng_ctx_open(&fresh, slot->srv->sock) != 0) {
         nng_aio_free(d->aio);
         goto fail;
     }
-    d->ctx = w->ctx;
-    w->ctx = fresh;
+    d->ctx = slot->ctx;
+    slot->ctx = fresh;
     if (call->stats != NULL) {
         d->stats = *call->stats;
         d->call.stats = &d->stats;
     }
     d->call.received_ns = call->received_ns;
-    d->inflight = w->srv->deferred;
+    d->inflight = slot->srv->deferred;
     call->deferred = true;
     metrics_gauge_add(d->inflight, 1);
     return d;
@@ -349,6 +412,10 @@ void rpc_deferred_fail(rpc_deferred *d, Wdm__Status status, const char *fmt, ...
     deferred_send(d);
 }
 
+/* Receiving contexts per worker: requests beyond the busy workers wait received, in
+ * the queue, rather than in the socket. */
+#define RPC_SLOTS_PER_WORKER 2
+
 int rpc_server_start(rpc_server **out, const rpc_server_config *cfg)
 {
     rpc_server *srv;
@@ -357,9 +424,13 @@ int rpc_server_start(rpc_server **out, const rpc_server_config *cfg)
     if ((srv = calloc(1, sizeof(*srv))) == NULL)
         return -ENOMEM;
     srv->cfg = cfg;
-    if ((srv->workers = calloc((size_t)cfg->workers, sizeof(rpc_worker))) == NULL) {
-        free(srv);
-        return -ENOMEM;
+    pthread_mutex_init(&srv->mu, NULL);
+    pthread_cond_init(&srv->ready, NULL);
+    srv->workers = calloc((size_t)cfg->workers, sizeof(rpc_worker));
+    srv->slots = calloc((size_t)cfg->workers * RPC_SLOTS_PER_WORKER, sizeof(rpc_slot));
+    if (srv->workers == NULL || srv->slots == NULL) {
+        rv = -ENOMEM;
+        goto fail_sock;
     }
     if ((rv = server_stats_init(srv)) != 0 ||
         (rv = nng_to_errno(nng_rep0_open(&srv->sock))) != 0)
@@ -367,15 +438,16 @@ int rpc_server_start(rpc_server **out, const rpc_server_config *cfg)
     for (srv->n_workers = 0; srv->n_workers < cfg->workers; srv->n_workers++) {
         rpc_worker *w = &srv->workers[srv->n_workers];
         w->srv = srv;
-        if ((rv = nng_to_errno(nng_aio_alloc(&w->aio, NULL, NULL))) != 0)
+        if (cfg->worker_init && (rv = cfg->worker_init(cfg->arg, srv->n_workers, &w->state)) != 0)
             goto fail;
-        if ((rv = nng_to_errno(nng_ctx_open(&w->ctx, srv->sock))) != 0) {
-            nng_aio_free(w->aio);
+    }
+    for (srv->n_slots = 0; srv->n_slots < cfg->workers * RPC_SLOTS_PER_WORKER; srv->n_slots++) {
+        rpc_slot *slot = &srv->slots[srv->n_slots];
+        slot->srv = srv;
+        if ((rv = nng_to_errno(nng_aio_alloc(&slot->aio, slot_cb, slot))) != 0)
             goto fail;
-        }
-        if (cfg->worker_init && (rv = cfg->worker_init(cfg->arg, srv->n_workers, &w->state)) != 0) {
-            nng_ctx_close(w->ctx);
-            nng_aio_free(w->aio);
+        if ((rv = nng_to_errno(nng_ctx_open(&slot->ctx, srv->sock))) != 0) {
+            nng_aio_free(slot->aio);
             goto fail;
         }
     }
@@ -391,6 +463,8 @@ int rpc_server_start(rpc_server **out, const rpc_server_config *cfg)
         }
         srv->workers[i].started = true;
     }
+    for (int i = 0; i < srv->n_slots; i++)
+        nng_ctx_recv(srv->slots[i].ctx, srv->slots[i].aio);
     *out = srv;
     return 0;
 fail:
@@ -398,24 +472,42 @@ fail:
     return rv;
 fail_sock:
     free(srv->stats);
+    free(srv->slots);
     free(srv->workers);
+    pthread_cond_destroy(&srv->ready);
+    pthread_mutex_destroy(&srv->mu);
     free(srv);
     return rv;
 }
 
 void rpc_server_stop(rpc_server *srv)
 {
-    /* Closing the socket ends every pending receive with NNG_ECLOSED. */
+    /* Closing the socket ends every pending receive and send with NNG_ECLOSED; the
+     * workers finish the handlers they are in, then stop. */
     nng_close(srv->sock);
+    pthread_mutex_lock(&srv->mu);
+    srv->stopping = true;
+    pthread_cond_broadcast(&srv->ready);
+    pthread_mutex_unlock(&srv->mu);
     for (int i = 0; i < srv->n_workers; i++) {
         rpc_worker *w = &srv->workers[i];
         if (w->started)
             pthread_join(w->thread, NULL);
-        nng_aio_free(w->aio);
-        if (srv->cfg->worker_fini && w->state)
-            srv->cfg->worker_fini(w->state);
     }
+    for (int i = 0; i < srv->n_slots; i++)
+        nng_aio_stop(srv->slots[i].aio);
+    /* Requests received but never handled: their requesters re-send elsewhere. */
+    for (rpc_slot *slot = srv->head; slot != NULL; slot = slot->next)
+        nng_msg_free(slot->msg);
+    for (int i = 0; i < srv->n_slots; i++)
+        nng_aio_free(srv->slots[i].aio);
+    for (int i = 0; i < srv->n_workers; i++)
+        if (srv->cfg->worker_fini && srv->workers[i].state)
+            srv->cfg->worker_fini(srv->workers[i].state);
     free(srv->stats);
+    free(srv->slots);
     free(srv->workers);
+    pthread_cond_destroy(&srv->ready);
+    pthread_mutex_destroy(&srv->mu);
     free(srv);
 }

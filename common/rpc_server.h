@@ -1,9 +1,11 @@
 /* rpc_server: the service side of the internal RPC (DESIGN §4).
  *
- * A rep0 socket listens on one nng URL. Each of `workers` threads owns one rep context
- * and one piece of per-worker state (typically a Redis connection), and serves one
- * request at a time: receive, dispatch by method name, reply. So `workers` requests are
- * in flight at once, and a handler may block (on Redis, or on an RPC to another service).
+ * A rep0 socket listens on one nng URL, with two receiving contexts per worker. A
+ * received request is queued (on nng's thread, which never blocks) for `workers`
+ * threads, each with one piece of per-worker state (typically a Redis connection); a
+ * worker dispatches by method name, and sends the reply without waiting for the send to
+ * finish. So `workers` requests are handled at once, and a handler may block (on Redis,
+ * or on an RPC to another service).
  *
  * nng may deliver a request twice (a requester re-sends when a replica dies); handlers of
  * writes must therefore be idempotent, keyed by rpc_call.idempotency_key.
@@ -34,7 +36,7 @@ typedef struct rpc_call {
     char error[256];
     uint8_t *reply;                /* owned by the call; freed by the server */
     size_t reply_len;
-    struct rpc_worker *worker;     /* the server's, for rpc_call_defer */
+    struct rpc_slot *slot;         /* the server's: where it came in, for rpc_call_defer */
     bool deferred;
     /* The server's, for its metrics: the method's series, and when the request came. */
     const struct rpc_method_stats *stats;
