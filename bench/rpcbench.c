@@ -19,6 +19,7 @@
  * Exits 0 when round trips were made and none failed (ctest runs it so). */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -35,6 +36,7 @@
 
 #include "rpc_client.h"
 #include "rpc_server.h"
+#include "validate.h"
 
 #define RB_METHOD "bench.echo"
 #define RB_TIMEOUT_MS 10000
@@ -51,7 +53,7 @@ typedef struct rb_opts {
 
 static atomic_long rb_done;
 static atomic_long rb_failed;
-static volatile sig_atomic_t rb_stop;
+static atomic_int rb_stop;  /* set once the run ends: callers send no more */
 
 /* ---- CPU time and context switches of a process, all its threads ---- */
 
@@ -273,23 +275,22 @@ static int rb_call(const rb_opts *o, nng_socket *sock, rpc_client **cli)
     return rb_nng_contexts(*sock, o->callers, rb_nng_call_cb, true);
 }
 
-static void rb_on_term(int sig)
-{
-    (void)sig;
-    rb_stop = 1;
-}
-
-/* The server of --split: serves until SIGTERM. */
+/* The server of --split: serves until SIGTERM (taken with sigwait, so that a SIGTERM
+ * that comes at any moment ends it). */
 static int rb_child(const rb_opts *o)
 {
     nng_socket sock;
     rpc_server *srv = NULL;
+    sigset_t term;
+    int sig;
 
-    signal(SIGTERM, rb_on_term);
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    /* Before any nng thread exists, so that they all inherit the blocked signal. */
+    pthread_sigmask(SIG_BLOCK, &term, NULL);
     if (rb_serve(o, &sock, &srv) != 0)
         return 1;
-    while (!rb_stop)
-        pause();
+    sigwait(&term, &sig);
     return 0;
 }
 
@@ -298,6 +299,17 @@ static int rb_usage(void)
     fprintf(stderr, "usage: wdm-rpcbench [--mode|--server|--client rpc|nng] [-c CALLERS] [-w WORKERS] "
                     "[-d SECONDS] [--split] [--url URL]\n");
     return 2;
+}
+
+/* Parses v as a count in 1..max into *out; false when it is not one. */
+static bool rb_count(const char *v, int64_t max, int *out)
+{
+    int64_t n;
+
+    if (validate_uint(v, strlen(v), &n) != 0 || n < 1 || n > max)
+        return false;
+    *out = (int)n;
+    return true;
 }
 
 static int rb_parse(int argc, char **argv, rb_opts *o)
@@ -322,11 +334,11 @@ static int rb_parse(int argc, char **argv, rb_opts *o)
             o->client = v;
         else if (strcmp(a, "--url") == 0)
             o->url = v;
-        else if (strcmp(a, "-c") == 0 && (o->callers = atoi(v)) > 0 && o->callers <= 4096)
+        else if (strcmp(a, "-c") == 0 && rb_count(v, 4096, &o->callers))
             continue;
-        else if (strcmp(a, "-w") == 0 && (o->workers = atoi(v)) > 0 && o->workers <= 1024)
+        else if (strcmp(a, "-w") == 0 && rb_count(v, 1024, &o->workers))
             continue;
-        else if (strcmp(a, "-d") == 0 && (o->seconds = atoi(v)) > 0 && o->seconds <= 3600)
+        else if (strcmp(a, "-d") == 0 && rb_count(v, 3600, &o->seconds))
             continue;
         else
             return -EINVAL;

@@ -199,16 +199,15 @@ static void pending_finish(rpc_pending *p, int rv, Wdm__RpcReply *reply)
         c->pooled++;
         p = NULL;
     }
+    if (--c->inflight == 0)
+        pthread_cond_broadcast(&c->idle);
     pthread_mutex_unlock(&c->mu);
+    /* A call not pooled is ours alone: its release needs neither c nor its socket open. */
     if (p != NULL) {
         nng_ctx_close(p->ctx);
         nng_aio_reap(p->aio);
         free(p);
     }
-    pthread_mutex_lock(&c->mu);
-    if (--c->inflight == 0)
-        pthread_cond_broadcast(&c->idle);
-    pthread_mutex_unlock(&c->mu);
 }
 
 /* The aio callback, on an nng thread: first the send completes, then the receive. */

@@ -412,6 +412,17 @@ void rpc_deferred_fail(rpc_deferred *d, Wdm__Status status, const char *fmt, ...
     deferred_send(d);
 }
 
+/* Frees what rpc_server_start allocated, once nothing runs any more. */
+static void server_free(rpc_server *srv)
+{
+    free(srv->stats);
+    free(srv->slots);
+    free(srv->workers);
+    pthread_cond_destroy(&srv->ready);
+    pthread_mutex_destroy(&srv->mu);
+    free(srv);
+}
+
 /* Receiving contexts per worker: requests beyond the busy workers wait received, in
  * the queue, rather than in the socket. */
 #define RPC_SLOTS_PER_WORKER 2
@@ -471,12 +482,7 @@ fail:
     rpc_server_stop(srv);
     return rv;
 fail_sock:
-    free(srv->stats);
-    free(srv->slots);
-    free(srv->workers);
-    pthread_cond_destroy(&srv->ready);
-    pthread_mutex_destroy(&srv->mu);
-    free(srv);
+    server_free(srv);
     return rv;
 }
 
@@ -504,10 +510,5 @@ void rpc_server_stop(rpc_server *srv)
     for (int i = 0; i < srv->n_workers; i++)
         if (srv->cfg->worker_fini && srv->workers[i].state)
             srv->cfg->worker_fini(srv->workers[i].state);
-    free(srv->stats);
-    free(srv->slots);
-    free(srv->workers);
-    pthread_cond_destroy(&srv->ready);
-    pthread_mutex_destroy(&srv->mu);
-    free(srv);
+    server_free(srv);
 }
