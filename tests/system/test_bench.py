@@ -148,7 +148,8 @@ def test_measure_reports_cpu_rss_and_sagas_of_every_process(bench, topology_env,
     """bench/measure (the figures of bench/RESULTS.md) against the test topology, named by
     its run dir alone: the consistency step passes, every process of the topology has a
     CPU figure and an RSS, and the sagas it counts on the order replicas' /metrics are
-    exactly the scenario's 1000 checkouts."""
+    exactly the scenario's 1000 checkouts; the CPU per request of each part (ours, Redis,
+    RabbitMQ, wdm-bench) and the ceiling it sets are reported."""
     run_dir = topology_env["WDM_RUN_DIR"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("WDM_")}
     env.update(WDM_RUN_DIR=run_dir, WDM_BUILD_DIR=str(bench.parents[1]))
@@ -173,3 +174,12 @@ def test_measure_reports_cpu_rss_and_sagas_of_every_process(bench, topology_env,
     for name in names:
         row = next(ln for ln in summary.splitlines() if ln.startswith(f"| {name} |"))
         assert re.search(r"\| \d+\.\d \|$", row), row     # its RSS in MB
+    # CPU per request by part, and the ceiling the infrastructure sets: numbers, with
+    # Redis and RabbitMQ busy during 1000 checkouts.
+    parts = {ln.split(" | ")[0][2:]: ln.split(" | ")[1].rstrip(" |")
+             for ln in summary.splitlines()[summary.splitlines().index("| part | consistency |"):]
+             if ln.startswith("| ") and " | " in ln}
+    assert {"ours", "Redis + Sentinels", "RabbitMQ", "wdm-bench",
+            "requests/s if ours cost nothing"} <= set(parts), parts
+    assert int(parts["Redis + Sentinels"]) > 0 and int(parts["RabbitMQ"]) > 0, parts
+    assert int(parts["requests/s if ours cost nothing"]) > 0, parts
