@@ -7,7 +7,8 @@
  * is touched only by its loop thread, except where a comment says otherwise.
  *
  * The path of a request: server.c accepts -> handler.c routes (route.c) -> proxy.c calls
- * the service and hands the reply back to the loop -> respond.c renders (render.c). */
+ * the service and hands the reply back to the loop -> respond.c renders (render.c);
+ * linger.c closes the connection in the end. */
 #ifndef GW_GATEWAY_H
 #define GW_GATEWAY_H
 
@@ -44,6 +45,7 @@ typedef struct gw_thread {
     /* Set by the loop thread once every call it started has been answered. */
     atomic_bool done;
     gw_metrics *metrics;           /* this thread's counters, in gw.metrics */
+    h2o_timeout_t linger_idle;     /* connections lingering after close (linger.c) */
 } gw_thread;
 
 struct gw {
@@ -54,7 +56,15 @@ struct gw {
     gw_metrics *metrics;                 /* one per thread, 64-byte aligned */
     pthread_barrier_t started;           /* every loop thread set up, and main */
     uint16_t port;
+    /* "timeout=N": the Keep-Alive header of every keep-alive answer. N is
+     * WDM_GATEWAY_IDLE_TIMEOUT_S; an idle connection is closed GW_IDLE_GRACE_S later. */
+    h2o_iovec_t keep_alive;
+    uint32_t idle_timeout_s;
 };
+
+/* How long after the advertised idle timeout an idle connection is really closed: a
+ * client that honours the advertised value closes first, so none races our close. */
+#define GW_IDLE_GRACE_S 5
 
 /* The thread whose loop serves req (its h2o context is embedded in the gw_thread). */
 static inline gw_thread *gw_thread_of(h2o_req_t *req)

@@ -1,9 +1,13 @@
 /* gateway: the HTTP front of the checkout system (DESIGN §3).
  *
- * Settings: WDM_GATEWAY_PORT [8000], WDM_GATEWAY_THREADS [2], and the nng URLs of every
+ * Settings: WDM_GATEWAY_PORT [8000], WDM_GATEWAY_THREADS [2], WDM_GATEWAY_IDLE_TIMEOUT_S
+ * [75] (how long a keep-alive connection may stay idle, advertised in every answer's
+ * Keep-Alive header; longer than the connection pools of common clients keep one, so
+ * that none reuses a connection the gateway is closing), and the nng URLs of every
  * service's replicas: WDM_STOCK_URLS, WDM_PAYMENT_URLS, WDM_ORDER_URLS (required,
  * comma-separated). Runs until SIGTERM or SIGINT, then drains (see gateway_stop). */
 #include <errno.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,14 +34,20 @@ static const char *const url_settings[GW_N_SERVICES] = {"WDM_STOCK_URLS", "WDM_P
  * Returns 0 or a negative errno (logged). */
 static int gateway_configure(gw *g)
 {
-    int64_t port, threads;
+    static char keep_alive[32];
+    int64_t port, threads, idle_s;
     int rv;
 
     if ((rv = config_int("WDM_GATEWAY_PORT", 8000, 1, 65535, &port)) != 0 ||
-        (rv = config_int("WDM_GATEWAY_THREADS", 2, 1, 256, &threads)) != 0)
+        (rv = config_int("WDM_GATEWAY_THREADS", 2, 1, 256, &threads)) != 0 ||
+        (rv = config_int("WDM_GATEWAY_IDLE_TIMEOUT_S", 75, 1, 3600, &idle_s)) != 0)
         return rv;
     g->port = (uint16_t)port;
     g->n_threads = (size_t)threads;
+    g->idle_timeout_s = (uint32_t)idle_s;
+    g->keep_alive.len = (size_t)snprintf(keep_alive, sizeof(keep_alive), "timeout=%u",
+                                         (unsigned)idle_s);
+    g->keep_alive.base = keep_alive;
     for (size_t i = 0; i < GW_N_SERVICES; i++) {
         const char *urls = config_str(url_settings[i], NULL);
         if (urls == NULL) {
@@ -62,6 +72,10 @@ static int gateway_start(gw *g)
 
     h2o_config_init(&g->config);
     g->config.max_request_entity_size = MAX_REQUEST_BODY;
+    /* h2o's request timeout is also its keep-alive idle timeout (and bounds how long the
+     * head of a request may take to arrive). */
+    g->config.http1.req_timeout = ((uint64_t)g->idle_timeout_s + GW_IDLE_GRACE_S) * 1000;
+    g->config.http2.idle_timeout = g->config.http1.req_timeout;
     host = h2o_config_register_host(&g->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     gw_handler_install(h2o_config_register_path(host, "/", 0));
 

@@ -86,6 +86,12 @@ void gw_respond(h2o_req_t *req, size_t slot, int status, const char *content_typ
     req->res.content_length = len;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
                    strlen(content_type));
+    /* HTTP/1.1 keep-alive: tell the client how long the connection may stay idle. */
+    if (req->version < 0x200 && req->http1_is_persistent) {
+        const h2o_iovec_t *ka = &gw_thread_of(req)->gw->keep_alive;
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_KEEP_ALIVE, NULL, ka->base,
+                       ka->len);
+    }
     gw_metrics_record(gw_thread_of(req)->metrics, slot, status, request_micros(req));
     h2o_send_inline(req, len > 0 ? body : "", len);
 }

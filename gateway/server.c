@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "linger.h"
 #include "log.h"
 #include "proxy.h"
 
@@ -46,6 +47,8 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         if ((sock = h2o_evloop_socket_accept(listener)) == NULL)
             return;
+        /* Without a spare descriptor it still serves; only its close is abrupt. */
+        (void)gw_linger_watch(t, sock);
         h2o_accept(&t->accept_ctx, sock);
     }
 }
@@ -73,6 +76,7 @@ static void thread_setup(gw_thread *t)
     t->accept_ctx.ctx = &t->ctx;
     t->accept_ctx.hosts = t->gw->config.hosts;
     gw_proxy_init(t);
+    gw_linger_init(t);
     t->listener = h2o_evloop_socket_create(t->loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     t->listen_fd = -1; /* the socket's now */
     t->listener->data = t;

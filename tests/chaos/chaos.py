@@ -324,7 +324,7 @@ class Suite:
             raise SystemExit(f"chaos: could not start the topology: {why}")
         self.say(f"up in {secs:.1f}s: {len(topo.processes())} processes, gateways {topo.gateways()}, "
                  f"RabbitMQ {topo.rabbit_nodes()}")
-        conn = aiohttp.TCPConnector(limit=400, keepalive_timeout=4)
+        conn = aiohttp.TCPConnector(limit=400)  # aiohttp's own keep-alive (15 s), as clients use it
         async with aiohttp.ClientSession(connector=conn) as session:
             c = load.Client(topo.url, session)
             ledger = load.Ledger()
@@ -356,9 +356,17 @@ class Suite:
             self.say(self.row_text(r))
 
     def check_setup(self, c):
-        bad = [op for op in c.ops if op.status is None or op.errors5xx or op.drops]
-        if bad:
-            self.say(f"note: {len(bad)} setup request(s) needed retries, e.g. {bad[0].brief()}")
+        """Before any fault nothing may be lost: a request dropped on a connection (a reused
+        keep-alive one included) fails the run; a 5xx retried with the same key is a note."""
+        dropped = [op for op in c.ops if op.status is None or op.drops]
+        retried = [op for op in c.ops if op.errors5xx]
+        if retried:
+            self.say(f"note: {len(retried)} setup request(s) answered 5xx at first, e.g. {retried[0].brief()}")
+        if dropped:
+            r = Result(Fault("setup", "the pools of users and items, made before any fault", None))
+            r.problems.append(f"{len(dropped)} setup request(s) lost their connection with no fault, "
+                              f"e.g. {dropped[0].brief()}")
+            self.results.append(r)
 
     async def one_fault(self, topo, session, c, ledger, pools, fault, r):
         p = self.p

@@ -1,0 +1,104 @@
+/* linger: a lingering close for every connection (see linger.h). */
+#include "linger.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* One connection's spare descriptor, from accept until the lingering ends. */
+typedef struct gw_lingering {
+    gw_thread *t;
+    int fd;                    /* ours; h2o's own descriptor is another */
+    h2o_socket_t *sock;        /* over fd, once h2o closed its own; NULL before */
+    h2o_timeout_entry_t idle;  /* in t->linger_idle while lingering */
+    struct timespec began;
+    size_t bytes;
+} lingering;
+
+void gw_linger_init(gw_thread *t)
+{
+    h2o_timeout_init(t->loop, &t->linger_idle, GW_LINGER_IDLE_MS);
+}
+
+static int64_t since_ms(const struct timespec *t0)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Ends the lingering: closes our descriptor (through its socket once it has one). */
+static void linger_end(lingering *l)
+{
+    h2o_timeout_unlink(&l->idle);
+    if (l->sock != NULL)
+        h2o_socket_close(l->sock); /* closes l->fd */
+    else
+        close(l->fd);
+    free(l);
+}
+
+static void linger_on_idle(h2o_timeout_entry_t *entry)
+{
+    linger_end(H2O_STRUCT_FROM_MEMBER(lingering, idle, entry));
+}
+
+/* The client sent more, closed (err set) or reset: discard, or end at a bound. */
+static void linger_on_read(h2o_socket_t *sock, const char *err)
+{
+    lingering *l = sock->data;
+
+    if (err != NULL) {
+        linger_end(l);
+        return;
+    }
+    l->bytes += sock->input->size;
+    h2o_buffer_consume(&sock->input, sock->input->size);
+    if (l->bytes > GW_LINGER_BYTES || since_ms(&l->began) > GW_LINGER_MS) {
+        linger_end(l);
+        return;
+    }
+    h2o_timeout_unlink(&l->idle);
+    h2o_timeout_link(l->t->loop, &l->t->linger_idle, &l->idle);
+}
+
+/* h2o has closed its descriptor (sock's on_close): ours keeps the socket open. Shuts
+ * down the sending side, after whatever h2o wrote, and reads until an end. */
+static void linger_begin(void *data)
+{
+    lingering *l = data;
+
+    if (shutdown(l->fd, SHUT_WR) != 0) { /* the client is gone already */
+        linger_end(l);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &l->began);
+    l->sock = h2o_evloop_socket_create(l->t->loop, l->fd, 0);
+    l->sock->data = l;
+    h2o_timeout_link(l->t->loop, &l->t->linger_idle, &l->idle);
+    h2o_socket_read_start(l->sock, linger_on_read);
+}
+
+int gw_linger_watch(gw_thread *t, h2o_socket_t *sock)
+{
+    lingering *l;
+    int fd, rv;
+
+    if ((fd = fcntl(h2o_socket_get_fd(sock), F_DUPFD_CLOEXEC, 0)) < 0)
+        return -errno;
+    if ((l = calloc(1, sizeof(*l))) == NULL) {
+        rv = -ENOMEM;
+        close(fd);
+        return rv;
+    }
+    l->t = t;
+    l->fd = fd;
+    l->idle.cb = linger_on_idle;
+    sock->on_close.cb = linger_begin;
+    sock->on_close.data = l;
+    return 0;
+}
