@@ -115,7 +115,7 @@ static void rb_echo(void *state, rpc_call *call)
     rpc_call_ok(call, &empty.base); /* any message: its packed form is empty */
 }
 
-static const rpc_method rb_methods[] = {{RB_METHOD, rb_echo}};
+static const rpc_method rb_methods[] = {{RB_METHOD, rb_echo, NULL}};
 
 static int rb_rpc_serve(const rb_opts *o, rpc_server **out)
 {

@@ -40,7 +40,9 @@ struct rpc_pending {
     nng_ctx ctx;
     nng_aio *aio;
     bool sent;
-    rpc_done_fn done;
+    rpc_done_fn done;             /* a single call's callback, or NULL */
+    rpc_batch_done_fn batch_done; /* a batch's callback, or NULL */
+    size_t n;                     /* requests in the batch */
     void *arg;
     rpc_pending *next; /* in the pool */
 };
@@ -116,14 +118,12 @@ void rpc_client_close(rpc_client *c)
     free(c);
 }
 
-/* Builds the request message. Returns 0 and sets *out (the caller's), or -ENOMEM. */
-static int client_build(const char *method, const char *key, uint32_t key_ttl_s,
-                        const ProtobufCMessage *req, nng_msg **out)
+int rpc_request_pack(const char *method, const char *key, uint32_t key_ttl_s,
+                     const ProtobufCMessage *req, ProtobufCBinaryData *out)
 {
     Wdm__RpcRequest env = WDM__RPC_REQUEST__INIT;
     size_t plen = protobuf_c_message_get_packed_size(req), len;
     uint8_t *payload = malloc(plen ? plen : 1);
-    nng_msg *msg = NULL;
 
     if (payload == NULL)
         return -ENOMEM;
@@ -134,14 +134,48 @@ static int client_build(const char *method, const char *key, uint32_t key_ttl_s,
     env.payload.data = payload;
     env.payload.len = plen;
     len = wdm__rpc_request__get_packed_size(&env);
-    if (nng_msg_alloc(&msg, len) != 0) {
-        free(payload);
-        return -ENOMEM;
-    }
-    wdm__rpc_request__pack(&env, nng_msg_body(msg));
+    if ((out->data = malloc(len ? len : 1)) != NULL)
+        out->len = wdm__rpc_request__pack(&env, out->data);
     free(payload);
+    return out->data != NULL ? 0 : -ENOMEM;
+}
+
+/* The message of a request, or of a batch of them when n > 1 (packed RpcRequests,
+ * borrowed). Returns 0 and sets *out (the caller's), or -ENOMEM. */
+static int client_build_packed(const ProtobufCBinaryData *reqs, size_t n, nng_msg **out)
+{
+    Wdm__RpcRequest env = WDM__RPC_REQUEST__INIT;
+    nng_msg *msg = NULL;
+
+    if (n == 1) {
+        if (nng_msg_alloc(&msg, reqs[0].len) != 0)
+            return -ENOMEM;
+        memcpy(nng_msg_body(msg), reqs[0].data, reqs[0].len);
+    } else {
+        env.method = "";
+        env.idempotency_key = "";
+        env.n_batch = n;
+        env.batch = (ProtobufCBinaryData *)reqs;
+        if (nng_msg_alloc(&msg, wdm__rpc_request__get_packed_size(&env)) != 0)
+            return -ENOMEM;
+        wdm__rpc_request__pack(&env, nng_msg_body(msg));
+    }
     *out = msg;
     return 0;
+}
+
+/* Builds the request message. Returns 0 and sets *out (the caller's), or -ENOMEM. */
+static int client_build(const char *method, const char *key, uint32_t key_ttl_s,
+                        const ProtobufCMessage *req, nng_msg **out)
+{
+    ProtobufCBinaryData packed;
+    int rv;
+
+    if ((rv = rpc_request_pack(method, key, key_ttl_s, req, &packed)) != 0)
+        return rv;
+    rv = client_build_packed(&packed, 1, out);
+    free(packed.data);
+    return rv;
 }
 
 /* Decodes and frees a reply message. Returns 0 and sets *reply (the caller's), or -EPROTO. */
@@ -150,6 +184,25 @@ static int client_decode(nng_msg *msg, Wdm__RpcReply **reply)
     *reply = wdm__rpc_reply__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
     nng_msg_free(msg);
     return *reply ? 0 : -EPROTO;
+}
+
+/* Splits the answer to a batch of n > 1 into its n replies (replies[0..n), the caller's)
+ * and frees outer. Returns 0, or -EPROTO (nothing is then the caller's). */
+static int client_split(Wdm__RpcReply *outer, size_t n, Wdm__RpcReply **replies)
+{
+    size_t i = 0;
+
+    if (outer->n_batch == n)
+        for (; i < n; i++)
+            if ((replies[i] = wdm__rpc_reply__unpack(NULL, outer->batch[i].len,
+                                                     outer->batch[i].data)) == NULL)
+                break;
+    wdm__rpc_reply__free_unpacked(outer, NULL);
+    if (i == n)
+        return 0;
+    while (i > 0)
+        wdm__rpc_reply__free_unpacked(replies[--i], NULL);
+    return -EPROTO;
 }
 
 static void pending_cb(void *arg);
@@ -191,7 +244,21 @@ static void pending_finish(rpc_pending *p, int rv, Wdm__RpcReply *reply)
     rpc_client *c = p->client;
     bool reuse = rv == 0;
 
-    p->done(p->arg, rv, reply);
+    if (p->done != NULL) {
+        p->done(p->arg, rv, reply);
+    } else if (rv != 0 || p->n == 1) {
+        p->batch_done(p->arg, rv, rv == 0 ? &reply : NULL, p->n);
+    } else {
+        Wdm__RpcReply **replies = calloc(p->n, sizeof(*replies));
+        if (replies == NULL) {
+            wdm__rpc_reply__free_unpacked(reply, NULL);
+            rv = -ENOMEM;
+        } else {
+            rv = client_split(reply, p->n, replies);
+        }
+        p->batch_done(p->arg, rv, rv == 0 ? replies : NULL, p->n);
+        free(replies);
+    }
     pthread_mutex_lock(&c->mu);
     if (reuse && c->pooled < RPC_POOL_MAX) {
         p->next = c->pool;
@@ -235,22 +302,21 @@ static void pending_cb(void *arg)
     pending_finish(p, rv, reply);
 }
 
-int rpc_client_call_async(rpc_client *c, const char *method, const char *key, uint32_t key_ttl_s,
-                          const ProtobufCMessage *req, nng_duration timeout_ms, rpc_done_fn done,
-                          void *arg)
+/* Sends msg (taken) as a call that ends with done or batch_done (the other NULL).
+ * Returns 0, or -ENOMEM (msg freed, no callback). */
+static int client_send(rpc_client *c, nng_msg *msg, nng_duration timeout_ms, rpc_done_fn done,
+                       rpc_batch_done_fn batch_done, size_t n, void *arg)
 {
     rpc_pending *p;
-    nng_msg *msg;
-    int rv;
 
-    if ((rv = client_build(method, key, key_ttl_s, req, &msg)) != 0)
-        return rv;
     if ((p = pending_get(c)) == NULL) {
         nng_msg_free(msg);
         return -ENOMEM;
     }
     p->sent = false;
     p->done = done;
+    p->batch_done = batch_done;
+    p->n = n;
     p->arg = arg;
     pthread_mutex_lock(&c->mu);
     c->inflight++;
@@ -259,6 +325,31 @@ int rpc_client_call_async(rpc_client *c, const char *method, const char *key, ui
     nng_aio_set_msg(p->aio, msg);
     nng_ctx_send(p->ctx, p->aio);
     return 0;
+}
+
+int rpc_client_call_async(rpc_client *c, const char *method, const char *key, uint32_t key_ttl_s,
+                          const ProtobufCMessage *req, nng_duration timeout_ms, rpc_done_fn done,
+                          void *arg)
+{
+    nng_msg *msg;
+    int rv;
+
+    if ((rv = client_build(method, key, key_ttl_s, req, &msg)) != 0)
+        return rv;
+    return client_send(c, msg, timeout_ms, done, NULL, 1, arg);
+}
+
+int rpc_client_batch_async(rpc_client *c, const ProtobufCBinaryData *reqs, size_t n,
+                           nng_duration timeout_ms, rpc_batch_done_fn done, void *arg)
+{
+    nng_msg *msg;
+    int rv;
+
+    if (n == 0 || n > RPC_BATCH_MAX)
+        return -EINVAL;
+    if ((rv = client_build_packed(reqs, n, &msg)) != 0)
+        return rv;
+    return client_send(c, msg, timeout_ms, NULL, done, n, arg);
 }
 
 int rpc_client_call(rpc_client *c, const char *method, const char *key, uint32_t key_ttl_s,

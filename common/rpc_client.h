@@ -34,6 +34,27 @@ int rpc_client_call_async(rpc_client *c, const char *method, const char *key, ui
                           const ProtobufCMessage *req, nng_duration timeout_ms, rpc_done_fn done,
                           void *arg);
 
+/* Packs method(req) as one RpcRequest into out->data (malloc'd, the caller's to free).
+ * key may be NULL. Returns 0 or -ENOMEM. */
+int rpc_request_pack(const char *method, const char *key, uint32_t key_ttl_s,
+                     const ProtobufCMessage *req, ProtobufCBinaryData *out);
+
+/* Called once per batch, on an nng thread: rv 0 with replies[0..n), one per request in
+ * order, each the callback's (free with wdm__rpc_reply__free_unpacked); or a negative
+ * error with replies NULL (-EPROTO: the answer does not match the batch). The array
+ * itself is the client's. */
+typedef void (*rpc_batch_done_fn)(void *arg, int rv, Wdm__RpcReply **replies, size_t n);
+
+/* Sends n requests (packed RpcRequests, borrowed: copied into the message before
+ * return) in one message, a batch when n > 1 (DESIGN §4), and calls done with the n
+ * answers. n is 1 to RPC_BATCH_MAX. Returns 0 (done will be called exactly once), or a
+ * negative error (done is not called). */
+int rpc_client_batch_async(rpc_client *c, const ProtobufCBinaryData *reqs, size_t n,
+                           nng_duration timeout_ms, rpc_batch_done_fn done, void *arg);
+
+/* Most requests in one batch message. */
+#define RPC_BATCH_MAX 1024
+
 /* The same, blocking the calling thread until the reply. On 0, *reply is the caller's
  * (free with wdm__rpc_reply__free_unpacked). */
 int rpc_client_call(rpc_client *c, const char *method, const char *key, uint32_t key_ttl_s,

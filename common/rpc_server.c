@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "rpc_client.h" /* RPC_BATCH_MAX */
 
 /* Answers counted per status: Wdm__Status values below this. */
 #define RPC_STATUS_SLOTS 8
@@ -34,6 +35,19 @@ static metrics_family rpc_deferred_calls = {
     .type = METRICS_GAUGE,
     .name = "wdm_rpc_deferred_calls",
     .help = "RPC calls whose answer is deferred and not given yet.",
+};
+
+static metrics_family rpc_messages = {
+    .type = METRICS_COUNTER,
+    .name = "wdm_rpc_messages_total",
+    .help = "RPC request messages received: single requests, or batches of them.",
+    .labels = {"kind"},
+};
+static metrics_family rpc_batched = {
+    .type = METRICS_COUNTER,
+    .name = "wdm_rpc_batched_requests_total",
+    .help = "Requests that came in batches (over wdm_rpc_messages_total{kind=\"batch\"}: "
+            "the mean batch size).",
 };
 
 /* A method's series, looked up once at start. */
@@ -72,6 +86,7 @@ struct rpc_server {
     int n_slots;
     rpc_method_stats *stats;   /* cfg->methods' series, then those of "unknown" */
     metrics_series *deferred;  /* wdm_rpc_deferred_calls */
+    metrics_series *singles, *batches, *batched; /* messages by kind; batched requests */
     /* Received requests waiting for a worker: a FIFO of slots, under mu. */
     pthread_mutex_t mu;
     pthread_cond_t ready;
@@ -149,6 +164,9 @@ static int server_stats_init(rpc_server *srv)
         }
     }
     srv->deferred = metrics_series_get(&rpc_deferred_calls, NULL, 0);
+    srv->singles = metrics_series_get(&rpc_messages, (const char *[]){"single"}, 1);
+    srv->batches = metrics_series_get(&rpc_messages, (const char *[]){"batch"}, 1);
+    srv->batched = metrics_series_get(&rpc_batched, NULL, 0);
     return 0;
 }
 
@@ -164,29 +182,44 @@ static void server_count(const rpc_call *call)
         metrics_counter_inc(s->answers[call->status]);
 }
 
-/* Finds the handler of `name` and runs it; unknown methods are INVALID_ARGUMENT. */
-static void server_dispatch(const rpc_worker *w, rpc_call *call)
+/* Finds the method of the call (sets def and stats); an unknown method is answered
+ * INVALID_ARGUMENT and leaves def NULL. */
+static void server_resolve(const rpc_server *srv, rpc_call *call)
 {
-    const rpc_server_config *cfg = w->srv->cfg;
+    const rpc_server_config *cfg = srv->cfg;
 
     for (size_t i = 0; i < cfg->n_methods; i++) {
         if (strcmp(cfg->methods[i].name, call->method) == 0) {
-            call->stats = &w->srv->stats[i];
-            cfg->methods[i].fn(w->state, call);
+            call->def = &cfg->methods[i];
+            call->stats = &srv->stats[i];
             return;
         }
     }
     rpc_call_fail(call, WDM__STATUS__INVALID_ARGUMENT, "unknown method %.64s", call->method);
 }
 
-/* Replaces the body of msg with the packed RpcReply of the answered call.
- * Returns 0, or -ENOMEM (msg unchanged). */
-static int server_pack_reply(const rpc_call *call, nng_msg *msg)
+/* A call not answered yet, for the request req (borrowed: it must outlive the call). */
+static rpc_call server_call_init(const rpc_server *srv, rpc_slot *slot,
+                                 const Wdm__RpcRequest *req)
+{
+    rpc_call call = {.status = WDM__STATUS__UNAVAILABLE, .slot = slot,
+                     .stats = &srv->stats[srv->cfg->n_methods], /* until resolved */
+                     .received_ns = metrics_now_ns()};
+
+    snprintf(call.error, sizeof(call.error), "no answer");
+    if (req != NULL) {
+        call.method = req->method;
+        call.idempotency_key = req->idempotency_key;
+        call.idempotency_ttl_s = req->idempotency_ttl_s;
+        call.payload = req->payload;
+    }
+    return call;
+}
+
+/* The RpcReply of an answered call; it borrows the call's reply and error. */
+static Wdm__RpcReply server_reply_of(const rpc_call *call)
 {
     Wdm__RpcReply reply = WDM__RPC_REPLY__INIT;
-    uint8_t *out;
-    size_t len;
-    int rv = 0;
 
     reply.status = call->status;
     if (call->status == WDM__STATUS__OK) {
@@ -195,14 +228,101 @@ static int server_pack_reply(const rpc_call *call, nng_msg *msg)
     } else {
         reply.error = (char *)call->error;
     }
-    len = wdm__rpc_reply__get_packed_size(&reply);
+    return reply;
+}
+
+/* Replaces the body of msg with reply, packed. Returns 0, or -ENOMEM (msg unchanged). */
+static int server_pack(const Wdm__RpcReply *reply, nng_msg *msg)
+{
+    size_t len = wdm__rpc_reply__get_packed_size(reply);
+    uint8_t *out;
+    int rv = 0;
+
     if ((out = malloc(len ? len : 1)) == NULL)
         return -ENOMEM;
-    wdm__rpc_reply__pack(&reply, out);
+    wdm__rpc_reply__pack(reply, out);
     nng_msg_clear(msg);
     if (nng_msg_append(msg, out, len) != 0)
         rv = -ENOMEM;
     free(out);
+    return rv;
+}
+
+/* Replaces the body of msg with the packed RpcReply of the answered call.
+ * Returns 0, or -ENOMEM (msg unchanged). */
+static int server_pack_reply(const rpc_call *call, nng_msg *msg)
+{
+    Wdm__RpcReply reply = server_reply_of(call);
+
+    return server_pack(&reply, msg);
+}
+
+/* The answers of a batch, packed into one reply in place of msg's body. Returns 0 or
+ * -ENOMEM (msg unchanged). */
+static int server_pack_batch(const rpc_call *calls, size_t n, nng_msg *msg)
+{
+    Wdm__RpcReply outer = WDM__RPC_REPLY__INIT;
+    ProtobufCBinaryData *packed = calloc(n, sizeof(*packed));
+    int rv = 0;
+
+    if (packed == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n && rv == 0; i++) {
+        Wdm__RpcReply one = server_reply_of(&calls[i]);
+        packed[i].len = wdm__rpc_reply__get_packed_size(&one);
+        if ((packed[i].data = malloc(packed[i].len ? packed[i].len : 1)) == NULL)
+            rv = -ENOMEM;
+        else
+            wdm__rpc_reply__pack(&one, packed[i].data);
+    }
+    outer.n_batch = n;
+    outer.batch = packed;
+    if (rv == 0)
+        rv = server_pack(&outer, msg);
+    for (size_t i = 0; i < n; i++)
+        free(packed[i].data);
+    free(packed);
+    return rv;
+}
+
+/* Runs the n requests of a batch (packed RpcRequests, borrowed) and puts the answers in
+ * place of msg's body. Returns 0, or -ENOMEM (msg then still holds the request). */
+static int server_handle_batch(const rpc_worker *w, const ProtobufCBinaryData *batch,
+                               size_t n, nng_msg *msg)
+{
+    const rpc_server *srv = w->srv;
+    Wdm__RpcRequest **reqs = calloc(n, sizeof(*reqs));
+    rpc_call *calls = calloc(n, sizeof(*calls));
+    int rv = -ENOMEM;
+
+    if (reqs == NULL || calls == NULL)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        reqs[i] = wdm__rpc_request__unpack(NULL, batch[i].len, batch[i].data);
+        calls[i] = server_call_init(srv, NULL, reqs[i]);
+        if (reqs[i] == NULL || reqs[i]->n_batch > 0)
+            rpc_call_fail(&calls[i], WDM__STATUS__INVALID_ARGUMENT, "malformed request envelope");
+        else
+            server_resolve(srv, &calls[i]);
+    }
+    if (srv->cfg->run_batch != NULL) {
+        srv->cfg->run_batch(w->state, calls, n);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (calls[i].def != NULL)
+                calls[i].def->fn(w->state, &calls[i]);
+    }
+    if ((rv = server_pack_batch(calls, n, msg)) == 0)
+        for (size_t i = 0; i < n; i++)
+            server_count(&calls[i]);
+out:
+    for (size_t i = 0; calls != NULL && i < n; i++)
+        free(calls[i].reply);
+    for (size_t i = 0; reqs != NULL && i < n; i++)
+        if (reqs[i] != NULL)
+            wdm__rpc_request__free_unpacked(reqs[i], NULL);
+    free(calls);
+    free(reqs);
     return rv;
 }
 
@@ -211,22 +331,24 @@ static int server_pack_reply(const rpc_call *call, nng_msg *msg)
  * or -ENOMEM (msg then still holds the request, and must be dropped). */
 static int server_handle(const rpc_worker *w, rpc_slot *slot, nng_msg *msg)
 {
-    rpc_call call = {.status = WDM__STATUS__UNAVAILABLE, .slot = slot,
-                     .stats = &w->srv->stats[w->srv->cfg->n_methods], /* until dispatched */
-                     .received_ns = metrics_now_ns()};
-    Wdm__RpcRequest *req;
+    Wdm__RpcRequest *req = wdm__rpc_request__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
+    rpc_call call = server_call_init(w->srv, slot, req);
     int rv;
 
-    snprintf(call.error, sizeof(call.error), "no answer");
-    req = wdm__rpc_request__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
-    if (req == NULL) {
+    if (req != NULL && req->n_batch > 0 && req->n_batch <= RPC_BATCH_MAX) {
+        metrics_counter_inc(w->srv->batches);
+        metrics_counter_add(w->srv->batched, req->n_batch);
+        rv = server_handle_batch(w, req->batch, req->n_batch, msg);
+        wdm__rpc_request__free_unpacked(req, NULL);
+        return rv;
+    }
+    metrics_counter_inc(w->srv->singles);
+    if (req == NULL || req->n_batch > 0) {
         rpc_call_fail(&call, WDM__STATUS__INVALID_ARGUMENT, "malformed request envelope");
     } else {
-        call.method = req->method;
-        call.idempotency_key = req->idempotency_key;
-        call.idempotency_ttl_s = req->idempotency_ttl_s;
-        call.payload = req->payload;
-        server_dispatch(w, &call);
+        server_resolve(w->srv, &call);
+        if (call.def != NULL)
+            call.def->fn(w->state, &call);
     }
     if (call.deferred) {
         nng_msg_free(msg);
@@ -349,6 +471,8 @@ rpc_deferred *rpc_call_defer(rpc_call *call)
     rpc_deferred *d;
     nng_ctx fresh;
 
+    if (slot == NULL) /* part of a batch: its answer goes with the batch's */
+        return NULL;
     if ((d = calloc(1, sizeof(*d))) == NULL)
         return NULL;
     if (nng_aio_alloc(&d->aio, deferred_sent_cb, d) != 0)

@@ -10,12 +10,19 @@
  * nng may deliver a request twice (a requester re-sends when a replica dies); handlers of
  * writes must therefore be idempotent, keyed by rpc_call.idempotency_key.
  *
+ * A message may carry a batch of requests (DESIGN §4; RpcRequest.batch): one worker
+ * takes the whole batch, runs it with the config's run_batch (e.g. every call's Redis
+ * command in one round trip), and sends one reply with an answer per request, in order.
+ * A call of a batch cannot be deferred (rpc_call_defer returns NULL).
+ *
  * Metrics (the process registry, metrics.h), for every method of the table and
  * "unknown" (no such method, or a malformed envelope):
  *   wdm_rpc_requests_total{method,status}   counter: answers, by status (OK, NOT_FOUND, ...)
  *   wdm_rpc_request_seconds{method}         histogram: from receipt to the answer, also
  *                                           for deferred answers
- *   wdm_rpc_deferred_calls                  gauge: deferred calls not answered yet */
+ *   wdm_rpc_deferred_calls                  gauge: deferred calls not answered yet
+ *   wdm_rpc_messages_total{kind}            counter: messages, "single" or "batch"
+ *   wdm_rpc_batched_requests_total          counter: requests that came in batches */
 #ifndef WDM_RPC_SERVER_H
 #define WDM_RPC_SERVER_H
 
@@ -36,7 +43,9 @@ typedef struct rpc_call {
     char error[256];
     uint8_t *reply;                /* owned by the call; freed by the server */
     size_t reply_len;
-    struct rpc_slot *slot;         /* the server's: where it came in, for rpc_call_defer */
+    struct rpc_slot *slot;         /* the server's: where it came in, for rpc_call_defer;
+                                    * NULL in a batch */
+    const struct rpc_method *def;  /* the method's table entry, once dispatched */
     bool deferred;
     /* The server's, for its metrics: the method's series, and when the request came. */
     const struct rpc_method_stats *stats;
@@ -51,7 +60,13 @@ typedef void (*rpc_handler_fn)(void *state, rpc_call *call);
 typedef struct rpc_method {
     const char *name;
     rpc_handler_fn fn;
+    /* Optional, for run_batch: how the method runs as part of a batch (the service's). */
+    const void *batch;
 } rpc_method;
+
+/* Runs the calls of a batch with a worker's state and answers each. A call whose def is
+ * NULL is answered already (malformed, unknown method) and must be left alone. */
+typedef void (*rpc_batch_fn)(void *state, rpc_call *calls, size_t n);
 
 typedef struct rpc_server_config {
     const char *listen_url;   /* e.g. tcp://0.0.0.0:5101 */
@@ -62,6 +77,8 @@ typedef struct rpc_server_config {
     int (*worker_init)(void *arg, int index, void **state);
     void (*worker_fini)(void *state);
     void *arg;
+    /* Optional: runs a batch. NULL: each call by its method's fn, one after another. */
+    rpc_batch_fn run_batch;
 } rpc_server_config;
 
 typedef struct rpc_server rpc_server;

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics_http.h"
+#include "svc_read.h"
 #include "wdm_metrics.h"
 
 /* How long a starting service waits for its Redis master to appear. */
@@ -157,6 +158,7 @@ static void service_worker_fini(void *state)
     service_worker *w = state;
     if (w->owns_store)
         store_close(w->store);
+    store_batch_free(w->batch);
     free(w);
 }
 
@@ -306,7 +308,7 @@ int service_main(const service_def *def)
         return 1;
     memcpy(methods, def->methods, def->n_methods * sizeof(*methods));
     snprintf(health_name, sizeof(health_name), "%s.health", def->name);
-    methods[def->n_methods] = (rpc_method){health_name, service_health};
+    methods[def->n_methods] = (rpc_method){health_name, service_health, NULL};
 
     /* Block the stop signals before any thread starts, so only sigwait below sees them. */
     sigemptyset(&sigs);
@@ -330,6 +332,7 @@ int service_main(const service_def *def)
         .worker_init = service_worker_init,
         .worker_fini = service_worker_fini,
         .arg = &ctx,
+        .run_batch = svc_run_batch,
     };
     if ((rv = rpc_server_start(&srv, &cfg)) != 0) {
         log_error("cannot start rpc server on %s: %s", listen, strerror(-rv));

@@ -61,6 +61,7 @@ struct store_batch {
     redisReply **replies;     /* each command's reply, kept by store_batch_exec */
     size_t replies_cap;
     bool keep;                /* keep replies (store_batch_exec) or check and free them */
+    bool writes;              /* a command may write: WAIT after the batch */
 };
 
 /* Guards the first fill of store_script.sha and .full_source: the scripts array is
@@ -693,8 +694,10 @@ store_batch *store_batch_new(void)
     return calloc(1, sizeof(store_batch));
 }
 
-/* See store.h. The command is formatted (RESP) and copied into the batch's buffer. */
-int store_batch_add(store_batch *b, int argc, const char **argv, const size_t *argvlen)
+/* Appends a command: formatted (RESP) and copied into the batch's buffer. `write`: it
+ * may write, so the batch ends with a WAIT. Returns 0, -EINVAL or -ENOMEM. */
+static int store_batch_append(store_batch *b, int argc, const char **argv,
+                              const size_t *argvlen, bool write)
 {
     char *cmd = NULL;
     int len, rv;
@@ -716,9 +719,20 @@ int store_batch_add(store_batch *b, int argc, const char **argv, const size_t *a
     memcpy(b->buf + b->len, cmd, (size_t)len);
     b->len += (size_t)len;
     b->n++;
+    b->writes |= write;
 out:
     redisFreeCommand(cmd);
     return rv;
+}
+
+int store_batch_add(store_batch *b, int argc, const char **argv, const size_t *argvlen)
+{
+    return store_batch_append(b, argc, argv, argvlen, true);
+}
+
+int store_batch_add_read(store_batch *b, int argc, const char **argv, const size_t *argvlen)
+{
+    return store_batch_append(b, argc, argv, argvlen, false);
 }
 
 /* Sends chunk i of b (and WAIT after it when `wait`, so the last chunk and the WAIT
@@ -775,7 +789,8 @@ static void store_batch_drop_replies(store_batch *b)
     }
 }
 
-/* One attempt of store_batch_run / store_batch_exec: every chunk, then one WAIT. */
+/* One attempt of store_batch_run / store_batch_exec: every chunk, then one WAIT (when
+ * the batch writes). */
 static int store_batch_once(store *st, void *arg)
 {
     store_batch *b = arg;
@@ -784,12 +799,12 @@ static int store_batch_once(store *st, void *arg)
     store_batch_drop_replies(b);
     for (size_t i = 0; i < b->n_chunks; i++) {
         bool last = i + 1 == b->n_chunks;
-        rv = store_batch_chunk(st, b, i, last);
+        rv = store_batch_chunk(st, b, i, last && b->writes);
         /* After the last chunk's -EPROTO, WAIT's reply is still to be read. */
         if (rv != 0 && !(last && rv == -EPROTO))
             return rv;
     }
-    wrv = store_read_wait(st);
+    wrv = b->writes ? store_read_wait(st) : 0;
     return rv != 0 ? rv : wrv;
 }
 
@@ -868,7 +883,7 @@ int store_batch_eval(store_batch *b, const store_script *script, int nkeys,
 void store_batch_reset(store_batch *b)
 {
     store_batch_drop_replies(b);
-    b->keep = false;
+    b->keep = b->writes = false;
     b->n = b->len = b->n_chunks = 0;
 }
 

@@ -69,12 +69,16 @@ int store_read(store *st, redisReply **reply, int argc, const char **argv, const
 
 /* A batch of idempotent write commands, sent pipelined, followed by one WAIT 1: one
  * round trip (per chunk of commands) and one replica acknowledgement for all of them.
- * Every command must be safe to run again: on a failover the whole batch is re-sent. */
+ * Every command must be safe to run again: on a failover the whole batch is re-sent.
+ * A batch of read-only commands alone (store_batch_add_read) goes without the WAIT. */
 typedef struct store_batch store_batch;
 
 store_batch *store_batch_new(void);
 /* Appends one command (copied). Returns 0 or -ENOMEM. */
 int store_batch_add(store_batch *b, int argc, const char **argv, const size_t *argvlen);
+/* Appends one read-only command (copied): a batch of these alone is sent without a
+ * WAIT. Returns 0 or -ENOMEM. */
+int store_batch_add_read(store_batch *b, int argc, const char **argv, const size_t *argvlen);
 /* Appends EVALSHA of script (copied; keys and args may be freed at once). The script
  * must have been loaded by a store of this process (store_open). Returns 0, -ENOMEM, or
  * -EINVAL for a script not loaded yet. The script's own idempotency makes the re-run
@@ -83,7 +87,8 @@ int store_batch_eval(store_batch *b, const store_script *script, int nkeys,
                      const char *const *keys, int nargs, const char *const *args);
 /* The number of commands appended since the last reset. */
 size_t store_batch_count(const store_batch *b);
-/* Sends every command (pipelined in chunks), checks that none failed, then WAIT 1.
+/* Sends every command (pipelined in chunks), checks that none failed, then WAIT 1 (when
+ * any command writes).
  * Returns 0, -EAGAIN or -EPROTO. The batch stays the caller's. */
 int store_batch_run(store *st, store_batch *b);
 /* Like store_batch_run, but keeps every command's reply (store_batch_reply), an error

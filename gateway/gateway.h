@@ -46,6 +46,11 @@ typedef struct gw_thread {
     atomic_bool done;
     gw_metrics *metrics;           /* this thread's counters, in gw.metrics */
     h2o_timeout_t linger_idle;     /* connections lingering after close (linger.c) */
+    /* Batched legs of this loop pass, by service, sent at its end (proxy.c): `flush`
+     * is linked to ctx.zero_timeout while any outbox holds a leg. */
+    struct gw_leg *outbox[GW_N_SERVICES];        /* oldest first */
+    struct gw_leg **outbox_end[GW_N_SERVICES];   /* where the next leg is linked */
+    h2o_timeout_entry_t flush;
 } gw_thread;
 
 struct gw {

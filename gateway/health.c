@@ -42,7 +42,8 @@ void gw_health_handle(h2o_req_t *req, const gw_route *route)
 
     for (size_t i = 0; i < GW_N_SERVICES; i++) {
         snprintf(methods[i], sizeof(methods[i]), "%s.health", gw_service_names[i]);
-        legs[i] = (gw_leg_spec){g->clients[i], methods[i], &empty.base, HEALTH_TIMEOUT_MS};
+        legs[i] = (gw_leg_spec){g->clients[i], methods[i], &empty.base, HEALTH_TIMEOUT_MS,
+                                false, (enum gw_service)i};
     }
     if (gw_call_start(req, legs, GW_N_SERVICES, NULL, 0, health_finish, route) != 0)
         gw_respond_error(req, gw_route_index(route), 503, "out of memory");

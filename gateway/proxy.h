@@ -1,8 +1,11 @@
 /* proxy: asynchronous RPCs on behalf of an HTTP request, answered on its loop thread.
  *
- * A gw_call is one HTTP request waiting for 1..GW_LEGS_MAX RPCs (its legs). Each leg is
- * sent with rpc_client_call_async; its reply arrives on an nng thread, which only files
- * it in the leg and posts the leg to the owning loop's receiver
+ * A gw_call is one HTTP request waiting for 1..GW_LEGS_MAX RPCs (its legs). A leg is
+ * sent at once, or, when its spec says batch, at the end of the loop pass together with
+ * every other batched leg the pass has for the same service: one nng message carries
+ * them all (DESIGN §4), so the fixed cost of a message is paid once per batch, and a
+ * leg alone in its pass goes alone, without waiting. A reply arrives on an nng thread,
+ * which only files it in its leg and posts the leg to the owning loop's receiver
  * (h2o_multithread_send_message). When the last leg is in, the loop thread calls the
  * call's finish function, if the HTTP request still exists, then frees everything.
  *
@@ -15,7 +18,8 @@
  *     If the call finishes first, it clears the object's pointer back to it.
  *     Both run on the loop thread, so neither needs a lock.
  *   - An nng thread touches only its own leg (rv, reply, message link), and only
- *     before posting it; after that the leg belongs to the loop thread again.
+ *     before posting it; after that the leg belongs to the loop thread again. A batch
+ *     (malloc'd at the flush) is the nng thread's once sent, and freed by it.
  *   - Replies (Wdm__RpcReply) belong to the call and are freed with it; finish reads
  *     them but must not keep them. */
 #ifndef GW_PROXY_H
@@ -39,6 +43,11 @@ typedef struct gw_leg {
     gw_call *call;
     int rv;                            /* 0 with reply, else a negative error */
     Wdm__RpcReply *reply;              /* NULL unless rv == 0 */
+    /* While waiting for the flush (batched legs): the packed request, and the next leg
+     * in the thread's outbox of its service. */
+    ProtobufCBinaryData packed;
+    int32_t timeout_ms;
+    struct gw_leg *next;
 } gw_leg;
 
 /* What one leg sends. */
@@ -47,6 +56,8 @@ typedef struct gw_leg_spec {
     const char *method;
     const ProtobufCMessage *request;  /* packed before gw_call_start returns */
     int32_t timeout_ms;
+    bool batch;                       /* goes with the pass's other legs for service */
+    enum gw_service service;          /* client's service (used when batch) */
 } gw_leg_spec;
 
 struct gw_call {
@@ -67,7 +78,11 @@ struct gw_call {
 int gw_call_start(h2o_req_t *req, const gw_leg_spec *legs, size_t n, const char *key,
                   uint32_t key_ttl_s, gw_finish_fn finish, const void *arg);
 
-/* Registers t's reply receiver on its context's queue. Loop thread (or before it runs). */
+/* Registers t's reply receiver on its context's queue and sets up its outboxes. Loop
+ * thread (or before it runs). */
 void gw_proxy_init(gw_thread *t);
+
+/* Most legs in one batch message; a pass with more sends several. */
+#define GW_BATCH_MAX 64
 
 #endif

@@ -48,28 +48,28 @@ out:
 
 /* order.find: FindOrderRequest {order_id} -> OrderReply {order_id, paid, items,
  * user_id, total_cost}; NOT_FOUND. One HGETALL, no write. */
-void order_find(void *state, rpc_call *call)
+static int find_prep(rpc_call *call, svc_query *q)
 {
-    service_worker *w = state;
     Wdm__FindOrderRequest *req;
-    Wdm__OrderReply reply = WDM__ORDER_REPLY__INIT;
-    Wdm__OrderLine *lines = NULL, **ptrs = NULL;
-    char key[ORDER_KEY_LEN];
-    const char *argv[] = {"HGETALL", key};
-    redisReply *r = NULL;
-    size_t room;
-    int rv;
 
     req = (Wdm__FindOrderRequest *)rpc_call_unpack(call, &wdm__find_order_request__descriptor);
     if (req == NULL)
-        return;
+        return -EINVAL;
+    q->req = &req->base;
     if (svc_check_id(call, "order_id", req->order_id) != 0)
-        goto out;
-    order_key(key, req->order_id);
-    if ((rv = store_read(w->store, &r, 2, argv, NULL)) != 0) {
-        service_fail_store(call, rv);
-        goto out;
-    }
+        return -EINVAL;
+    order_key(q->key, req->order_id);
+    svc_query_set(q, 2, (const char *[]){"HGETALL", q->key});
+    return 0;
+}
+
+static void find_answer(rpc_call *call, const svc_query *q, const redisReply *r)
+{
+    const Wdm__FindOrderRequest *req = (const Wdm__FindOrderRequest *)q->req;
+    Wdm__OrderReply reply = WDM__ORDER_REPLY__INIT;
+    Wdm__OrderLine *lines = NULL, **ptrs = NULL;
+    size_t room;
+
     room = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 + 1 : 1;
     if ((lines = calloc(room, sizeof(*lines))) == NULL ||
         (ptrs = calloc(room, sizeof(*ptrs))) == NULL) {
@@ -83,13 +83,13 @@ void order_find(void *state, rpc_call *call)
         break;
     case -ENOENT: rpc_call_fail(call, WDM__STATUS__NOT_FOUND, "order not found"); break;
     default:
-        log_error("%s: %s is not an order", call->method, key);
+        log_error("%s: %s is not an order", call->method, q->key);
         rpc_call_fail(call, WDM__STATUS__UNAVAILABLE, "internal error");
         break;
     }
 out:
     free(ptrs);
     free(lines);
-    freeReplyObject(r);
-    wdm__find_order_request__free_unpacked(req, NULL);
 }
+
+const svc_read order_find = {find_prep, find_answer};

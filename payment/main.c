@@ -1,6 +1,7 @@
 /* payment: the service's method and script tables, and its entry point. */
 #include "payment.h"
 #include "service.h"
+#include "svc_read.h"
 
 extern const char payment_create_user_lua[], payment_add_funds_lua[], payment_pay_lua[],
     payment_charge_lua[], payment_refund_lua[];
@@ -19,9 +20,11 @@ store_script payment_scripts[PAYMENT_N_SCRIPTS] = {
 };
 
 static const rpc_method payment_methods[] = {
-    {"payment.create_user", payment_create_user}, {"payment.find_user", payment_find_user},
-    {"payment.add_funds", payment_add_funds},     {"payment.pay", payment_pay},
-    {"payment.batch_init", payment_batch_init},
+    {"payment.create_user", payment_create_user, NULL},
+    {"payment.find_user", svc_read_call, &payment_find_user},
+    {"payment.add_funds", payment_add_funds, NULL},
+    {"payment.pay", payment_pay, NULL},
+    {"payment.batch_init", payment_batch_init, NULL},
 };
 
 /* service_def.init: the saga participant's state. */

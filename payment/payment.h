@@ -15,6 +15,7 @@
 
 #include "rpc_server.h"
 #include "store.h"
+#include "svc_read.h"
 #include "svc_saga.h"
 
 #define PAYMENT_USER_PREFIX "user:"
@@ -35,7 +36,7 @@ extern store_script payment_scripts[PAYMENT_N_SCRIPTS];
 
 /* The rpc methods "payment.<name>"; state is the worker's service_worker. */
 void payment_create_user(void *state, rpc_call *call);
-void payment_find_user(void *state, rpc_call *call);
+extern const svc_read payment_find_user;
 void payment_add_funds(void *state, rpc_call *call);
 void payment_pay(void *state, rpc_call *call);
 void payment_batch_init(void *state, rpc_call *call);

@@ -6,6 +6,7 @@
 #include "payment.h"
 #include "service.h"
 #include "svc_check.h"
+#include "svc_read.h"
 #include "svc_script.h"
 
 /* Writes the key of user `id` into key. */
@@ -44,39 +45,37 @@ out:
 
 /* payment.find_user: FindUserRequest {user_id} -> UserReply {user_id, credit};
  * NOT_FOUND. One MGET (an array reply, read like a script's), no write. */
-void payment_find_user(void *state, rpc_call *call)
+static int find_user_prep(rpc_call *call, svc_query *q)
 {
-    service_worker *w = state;
     Wdm__FindUserRequest *req;
-    Wdm__UserReply reply = WDM__USER_REPLY__INIT;
-    char key[PAYMENT_KEY_LEN];
-    const char *argv[] = {"MGET", key};
-    redisReply *r = NULL;
-    int rv;
 
     req = (Wdm__FindUserRequest *)rpc_call_unpack(call, &wdm__find_user_request__descriptor);
     if (req == NULL)
-        return;
+        return -EINVAL;
+    q->req = &req->base;
     if (svc_check_id(call, "user_id", req->user_id) != 0)
-        goto out;
-    user_key(key, req->user_id);
-    if ((rv = store_read(w->store, &r, 2, argv, NULL)) != 0) {
-        service_fail_store(call, rv);
-        goto out;
-    }
+        return -EINVAL;
+    user_key(q->key, req->user_id);
+    svc_query_set(q, 2, (const char *[]){"MGET", q->key});
+    return 0;
+}
+
+static void find_user_answer(rpc_call *call, const svc_query *q, const redisReply *r)
+{
+    Wdm__UserReply reply = WDM__USER_REPLY__INIT;
+
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
         r->element[0]->type == REDIS_REPLY_NIL) {
         rpc_call_fail(call, WDM__STATUS__NOT_FOUND, "user not found");
-        goto out;
+        return;
     }
     if (svc_reply_int(call, r, 0, &reply.credit) != 0)
-        goto out;
-    reply.user_id = req->user_id;
+        return;
+    reply.user_id = ((const Wdm__FindUserRequest *)q->req)->user_id;
     rpc_call_ok(call, &reply.base);
-out:
-    freeReplyObject(r);
-    wdm__find_user_request__free_unpacked(req, NULL);
 }
+
+const svc_read payment_find_user = {find_user_prep, find_user_answer};
 
 /* Runs add_funds or pay (`script`) for a CreditChangeRequest {user_id, amount}.
  * Returns 0 with the credit after it in *credit, and *req (the caller's: free with

@@ -1,10 +1,12 @@
 /* stock: the item methods create_item, find, add and subtract (see stock.h). */
+#include <errno.h>
 #include <stdio.h>
 
 #include "api.pb-c.h"
 #include "service.h"
 #include "stock.h"
 #include "svc_check.h"
+#include "svc_read.h"
 #include "svc_script.h"
 
 /* Writes the key of item `id` into key. */
@@ -46,39 +48,38 @@ out:
 
 /* stock.find: FindItemRequest {item_id} -> ItemReply {stock, price}; NOT_FOUND.
  * One HMGET, no write. */
-void stock_find(void *state, rpc_call *call)
+static int find_prep(rpc_call *call, svc_query *q)
 {
-    service_worker *w = state;
     Wdm__FindItemRequest *req;
-    Wdm__ItemReply reply = WDM__ITEM_REPLY__INIT;
-    char key[STOCK_KEY_LEN];
-    const char *argv[] = {"HMGET", key, "stock", "price"};
-    redisReply *r = NULL;
-    int rv;
 
     req = (Wdm__FindItemRequest *)rpc_call_unpack(call, &wdm__find_item_request__descriptor);
     if (req == NULL)
-        return;
+        return -EINVAL;
+    q->req = &req->base;
     if (svc_check_id(call, "item_id", req->item_id) != 0)
-        goto out;
-    item_key(key, req->item_id);
-    if ((rv = store_read(w->store, &r, 4, argv, NULL)) != 0) {
-        service_fail_store(call, rv);
-        goto out;
-    }
+        return -EINVAL;
+    item_key(q->key, req->item_id);
+    svc_query_set(q, 4, (const char *[]){"HMGET", q->key, "stock", "price"});
+    return 0;
+}
+
+static void find_answer(rpc_call *call, const svc_query *q, const redisReply *r)
+{
+    Wdm__ItemReply reply = WDM__ITEM_REPLY__INIT;
+
+    (void)q;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[0]->type == REDIS_REPLY_NIL) {
         rpc_call_fail(call, WDM__STATUS__NOT_FOUND, "item not found");
-        goto out;
+        return;
     }
     if (svc_reply_int(call, r, 0, &reply.stock) != 0 ||
         svc_reply_int(call, r, 1, &reply.price) != 0)
-        goto out;
+        return;
     rpc_call_ok(call, &reply.base);
-out:
-    freeReplyObject(r);
-    wdm__find_item_request__free_unpacked(req, NULL);
 }
+
+const svc_read stock_find = {find_prep, find_answer};
 
 /* Runs add or subtract (`script`) for a StockChangeRequest {item_id, amount} and
  * answers StockReply {item_id, stock after}; the script answers NOT_FOUND, CONFLICT

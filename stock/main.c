@@ -1,5 +1,6 @@
 /* stock: the service's method and script tables, and its entry point. */
 #include "service.h"
+#include "svc_read.h"
 #include "stock.h"
 
 extern const char stock_create_item_lua[], stock_add_lua[], stock_subtract_lua[],
@@ -19,11 +20,11 @@ store_script stock_scripts[STOCK_N_SCRIPTS] = {
 };
 
 static const rpc_method stock_methods[] = {
-    {"stock.create_item", stock_create_item},
-    {"stock.find", stock_find},
-    {"stock.add", stock_add},
-    {"stock.subtract", stock_subtract},
-    {"stock.batch_init", stock_batch_init},
+    {"stock.create_item", stock_create_item, NULL},
+    {"stock.find", svc_read_call, &stock_find},
+    {"stock.add", stock_add, NULL},
+    {"stock.subtract", stock_subtract, NULL},
+    {"stock.batch_init", stock_batch_init, NULL},
 };
 
 /* service_def.init: the saga participant's state. */

@@ -20,6 +20,7 @@
 #include "api.pb-c.h"
 #include "rpc_server.h"
 #include "store.h"
+#include "svc_read.h"
 #include "svc_saga.h"
 
 #define STOCK_ITEM_PREFIX "item:"
@@ -40,7 +41,7 @@ extern store_script stock_scripts[STOCK_N_SCRIPTS];
 
 /* The rpc methods "stock.<name>"; state is the worker's service_worker. */
 void stock_create_item(void *state, rpc_call *call);
-void stock_find(void *state, rpc_call *call);
+extern const svc_read stock_find;
 void stock_add(void *state, rpc_call *call);
 void stock_subtract(void *state, rpc_call *call);
 void stock_batch_init(void *state, rpc_call *call);
