@@ -46,6 +46,11 @@ typedef struct store_script {
     bool idempotent;
     char sha[41];             /* filled by store on load */
     char *full_source;        /* wrapped text, built by store on first load */
+    /* The batch form: many calls of the script in one call (common/batch_prologue.lua),
+     * loaded beside it; store_batch sends a run of calls of one script so. None (empty
+     * sha) for a script whose first line declares flags ("#!lua flags=..."). */
+    char batch_sha[41];
+    char *batch_source;
 } store_script;
 
 typedef struct store store;
@@ -79,13 +84,17 @@ int store_batch_add(store_batch *b, int argc, const char **argv, const size_t *a
 /* Appends one read-only command (copied): a batch of these alone is sent without a
  * WAIT. Returns 0 or -ENOMEM. */
 int store_batch_add_read(store_batch *b, int argc, const char **argv, const size_t *argvlen);
-/* Appends EVALSHA of script (copied; keys and args may be freed at once). The script
+/* Appends a call of script (copied; keys and args may be freed at once). The script
  * must have been loaded by a store of this process (store_open). Returns 0, -ENOMEM, or
  * -EINVAL for a script not loaded yet. The script's own idempotency makes the re-run
- * after a failover safe. */
+ * after a failover safe. Calls of one script appended one after the other go as ONE
+ * call of its batch form (up to STORE_RUN_MAX calls): each still runs as it would alone
+ * and has its own reply (store_batch_reply), an error reply included. */
 int store_batch_eval(store_batch *b, const store_script *script, int nkeys,
                      const char *const *keys, int nargs, const char *const *args);
-/* The number of commands appended since the last reset. */
+#define STORE_RUN_MAX 256
+
+/* The number of commands (calls) appended since the last reset. */
 size_t store_batch_count(const store_batch *b);
 /* Sends every command (pipelined in chunks), checks that none failed, then WAIT 1 (when
  * any command writes).
@@ -95,8 +104,8 @@ int store_batch_run(store *st, store_batch *b);
  * reply included: a command's failure is its own, not the batch's. Returns 0 once every
  * reply is in and a replica acknowledged all of it, or -EAGAIN / -ENOMEM. */
 int store_batch_exec(store *st, store_batch *b);
-/* Command i's reply after a successful store_batch_exec (owned by the batch, valid until
- * its next exec, reset or free), or NULL. */
+/* Command (call) i's reply after a successful store_batch_exec (owned by the batch,
+ * valid until its next exec, reset or free), or NULL. */
 const redisReply *store_batch_reply(const store_batch *b, size_t i);
 /* Empties b for reuse, keeping its buffers. */
 void store_batch_reset(store_batch *b);

@@ -58,9 +58,10 @@ end
 local function advance(next, reason)
   local t = redis.call('TIME')
   local lease_until = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[6])
-  redis.call('HSET', KEYS[1], 'state', next, 'lease_until', lease_until)
   if reason then
-    redis.call('HSET', KEYS[1], 'reason', reason)
+    redis.call('HSET', KEYS[1], 'state', next, 'lease_until', lease_until, 'reason', reason)
+  else
+    redis.call('HSET', KEYS[1], 'state', next, 'lease_until', lease_until)
   end
   redis.call('ZADD', KEYS[3], lease_until, ARGV[5])
 end

@@ -18,8 +18,13 @@ LEASE = "10000"
 INFLIGHT = "test:inflight:" + secrets.token_hex(4)
 
 
-def _lua(name):
-    return (REPO / "order" / name).read_text()
+def _lua(name, where="order"):
+    return (REPO / where / name).read_text()
+
+
+def batch_form(script):
+    """The script's batch form, as store.c builds it (common/batch_*.lua)."""
+    return "\n".join([_lua("batch_prologue.lua", "common"), script, _lua("batch_epilogue.lua", "common")])
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +201,43 @@ def test_deadline_while_reserving_releases_then_refunds(redis, order):
     assert step(redis, saga, "REFUND", "COMPENSATED") == \
         ["FINAL", "ABORTED", "checkout timed out", "NEW"]
     assert redis("HMGET", f"order:{order}", "paid", "status") == ["0", "open"]
+
+
+def steps(redis, *events):
+    """Applies events (saga_id, kind, outcome, reason) with ONE call of saga_step.lua's
+    batch form (what store_batch sends for a run of calls); returns the reply lines."""
+    keys, args, counts = [], [], []
+    for saga_id, kind, outcome, reason in events:
+        keys += [f"saga:{saga_id}", f"saga:{saga_id}:keys", INFLIGHT]
+        args += [kind, outcome, reason, TTL, saga_id, LEASE]
+        counts += ["3", "6"]
+    return redis("EVAL", batch_form(_lua("saga_step.lua")), str(len(keys)), *keys,
+                 str(len(events)), *counts, *args)
+
+
+def test_a_batch_of_events_applies_each_in_order(redis, order):
+    """Both events of one saga in one call: the second sees what the first did, as if
+    they came in two calls. An event of an unknown saga between them is ignored alone."""
+    saga = begin(redis, order, "k1")[1]
+    assert steps(redis, (saga, "CHARGE", "APPLIED", ""), ("nosuchsaga", "CHARGE", "APPLIED", ""),
+                 (saga, "RESERVE", "APPLIED", "")) == \
+        ["RESERVE", "u1", "i1", "2", "IGNORED", "", "FINAL", "COMMITTED", "", "NEW"]
+    assert redis("HMGET", f"order:{order}", "paid", "status") == ["1", "open"]
+    assert not in_flight(redis, saga)
+
+
+def test_in_a_batch_a_failing_call_fails_alone(redis, order):
+    """A call that raises an error (here: a saga record holding bad data) answers an
+    error in its place; the calls before and after it still apply."""
+    bad = begin(redis, order, "k1")[1]
+    redis("HSET", f"saga:{bad}", "items", "not msgpack")
+    other = "t" + secrets.token_hex(8)
+    redis("HSET", f"order:{other}", "user", "u2", "paid", "0", "total", "5", "status", "open",
+          "i:i2", "1")
+    good = begin(redis, other, "k1")[1]
+    out = steps(redis, (good, "CHARGE", "APPLIED", ""), (bad, "CHARGE", "APPLIED", ""),
+                (good, "RESERVE", "APPLIED", ""))
+    assert out[:4] == ["RESERVE", "u2", "i2", "1"], out
+    assert out[4].startswith("user_script:"), out          # the error, in its place
+    assert out[-4:] == ["FINAL", "COMMITTED", "", "NEW"], out
+    assert redis("HMGET", f"order:{other}", "paid", "status") == ["1", "open"]

@@ -1,0 +1,12 @@
+-- Batch wrapper, part 1 of 2. store.c puts it around every script (around the
+-- idempotency wrapper too, where there is one) to make the script's batch form: many
+-- calls of the script in one EVALSHA (DESIGN §5, "Batches"), each run in order exactly
+-- as the script would run alone, with its own keys and args.
+-- ARGV[1]: n, the number of calls
+-- ARGV[2i], ARGV[2i+1]: call i's number of keys and of args (i = 1..n)
+-- KEYS: every call's keys, call after call; ARGV[2n+2] on: every call's args, likewise
+-- Reply: an array of n replies, call i's as the script alone would have answered it, or
+-- an error reply for a call that raised an error. The caller retries the whole batch
+-- when any of those errors may pass (no master, no replica): every call must be safe to
+-- run again, as it must be for the script alone.
+local function wdm_one(KEYS, ARGV)
