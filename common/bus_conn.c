@@ -371,6 +371,7 @@ int bus_conn_publish(bus_conn *c, const bus_outbox *o)
     }
     rv = conn_await_confirms(c, first, sent);
 out:
+    wdm_metrics_bus_amqp(false, sent);
     wdm_metrics_bus_publish(o->n, metrics_since_ns(t0), rv);
     free(taken);
     free(buf);

@@ -195,6 +195,7 @@ static void consumer_count(const bus_consumer *c)
     for (size_t i = 0; i < c->n_records; i++)
         again += c->deliveries[i].redelivered;
     wdm_metrics_bus_delivered(c->n_records, again);
+    wdm_metrics_bus_amqp(true, c->n);
 }
 
 static void consumer_release_batch(bus_consumer *c)

@@ -22,6 +22,7 @@ static const char *const redis_kinds[WDM_REDIS_ERR_KINDS] = {
 static const char *const publish_results[] = {"confirmed", "failed"};
 static const char *const bus_roles[WDM_BUS_ROLES] = {"publisher", "consumer"};
 static const char *const redelivered_flags[] = {"false", "true"};
+static const char *const amqp_directions[] = {"published", "consumed"};
 static const char *const saga_ends[WDM_SAGA_ENDS * 2] = {
     "committed", "none",     "aborted", "no_credit", "aborted", "no_stock",
     "aborted",   "deadline", "aborted", "other"};
@@ -38,6 +39,7 @@ enum {
     F_BUS_CONFIRM,
     F_BUS_RECONNECTS,
     F_BUS_DELIVERED,
+    F_BUS_AMQP_MESSAGES,
     F_SAGA_STARTED,
     F_SAGA_OUTCOMES,
     F_SAGA_STEP_SECONDS,
@@ -83,6 +85,11 @@ static wdm_family families[F_COUNT] = {
                                 "redelivered flag.",
                                 "redelivered"),
                          ROWS(redelivered_flags)},
+    [F_BUS_AMQP_MESSAGES] = {FAMILY(METRICS_COUNTER, "wdm_bus_amqp_messages_total",
+                                    "AMQP messages, each carrying one or more of the records "
+                                    "counted above, by direction.",
+                                    "direction"),
+                             ROWS(amqp_directions)},
     [F_SAGA_STARTED] = {FAMILY(METRICS_COUNTER, "wdm_saga_started_total",
                                "Checkout sagas started."),
                         NO_LABELS},
@@ -187,6 +194,11 @@ void wdm_metrics_bus_publish(size_t n, uint64_t ns, int rv)
 void wdm_metrics_bus_reconnect(wdm_bus_role role)
 {
     metrics_counter_inc(row(F_BUS_RECONNECTS, role));
+}
+
+void wdm_metrics_bus_amqp(bool consumed, size_t n)
+{
+    metrics_counter_add(row(F_BUS_AMQP_MESSAGES, consumed ? 1 : 0), n);
 }
 
 void wdm_metrics_bus_delivered(size_t n, size_t redelivered)

@@ -18,6 +18,7 @@
  *   wdm_bus_confirm_seconds               histogram                     wdm_metrics_bus_publish
  *   wdm_bus_reconnects_total              counter    role               wdm_metrics_bus_reconnect
  *   wdm_bus_delivered_total               counter    redelivered        wdm_metrics_bus_delivered
+ *   wdm_bus_amqp_messages_total           counter    direction          wdm_metrics_bus_amqp
  *   wdm_saga_started_total                counter                       wdm_metrics_saga_started
  *   wdm_saga_outcomes_total               counter    outcome, reason    wdm_metrics_saga_end
  *   wdm_saga_step_seconds                 histogram  step               wdm_metrics_saga_step
@@ -81,6 +82,9 @@ typedef enum wdm_bus_role { WDM_BUS_PUBLISHER, WDM_BUS_CONSUMER, WDM_BUS_ROLES }
 
 /* A connection to the broker was lost and is being opened again. */
 void wdm_metrics_bus_reconnect(wdm_bus_role role);
+
+/* n AMQP messages (each a batch of records) were published, or consumed. */
+void wdm_metrics_bus_amqp(bool consumed, size_t n);
 
 /* A consumer received n deliveries, `redelivered` of them flagged redelivered. */
 void wdm_metrics_bus_delivered(size_t n, size_t redelivered);
