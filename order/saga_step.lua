@@ -16,7 +16,9 @@
 -- When the saga ends, the order leaves "checking_out" (paid or not) and every
 -- idempotency record of the checkouts that waited for it gets the outcome.
 -- KEYS[1]: the saga's hash, "saga:<id>"
--- KEYS[2]: its set of idempotency record keys, "saga:<id>:keys"
+-- KEYS[2]: its set of the idempotency record keys of the calls that joined it,
+--   "saga:<id>:keys" (there when its field 'joined' is; the first call's key is its
+--   field 'idem')
 -- KEYS[3]: the in-flight index, "sagas:inflight" (zset: saga id -> lease_until)
 -- ARGV[1]: the event's command kind: CHARGE | RESERVE | REFUND | RELEASE
 -- ARGV[2]: the event's outcome: APPLIED | REJECTED | COMPENSATED
@@ -29,7 +31,8 @@
 --      | {'FINAL', 'COMMITTED'|'ABORTED', reason, 'NEW'}    this event ended the saga
 --      | {'FINAL', 'COMMITTED'|'ABORTED', reason}           it had ended before
 --      | {'IGNORED', state}                                  stale event, or no such saga
-local saga = redis.call('HMGET', KEYS[1], 'state', 'order', 'reason', 'user', 'items')
+local saga = redis.call('HMGET', KEYS[1], 'state', 'order', 'reason', 'user', 'items', 'idem',
+                        'joined')
 local state, kind, outcome = saga[1], ARGV[1], ARGV[2]
 if not state then
   return {'IGNORED', ''}
@@ -45,10 +48,15 @@ local function finish(final, reason)
   else
     redis.call('HSET', 'order:' .. saga[2], 'status', 'open')
   end
-  for _, key in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-    redis.call('SET', key, packed, 'EX', ttl)
+  if saga[6] then
+    redis.call('SET', saga[6], packed, 'EX', ttl)
   end
-  redis.call('DEL', KEYS[2])
+  if saga[7] or not saga[6] then -- joined, or begun before the first key had its field
+    for _, key in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+      redis.call('SET', key, packed, 'EX', ttl)
+    end
+    redis.call('DEL', KEYS[2])
+  end
   redis.call('ZREM', KEYS[3], ARGV[5])
   redis.call('EXPIRE', KEYS[1], ttl)
   return {'FINAL', final, reason, 'NEW'}
