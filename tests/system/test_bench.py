@@ -148,8 +148,9 @@ def test_measure_reports_cpu_rss_and_sagas_of_every_process(bench, topology_env,
     """bench/measure (the figures of bench/RESULTS.md) against the test topology, named by
     its run dir alone: the consistency step passes, every process of the topology has a
     CPU figure and an RSS, and the sagas it counts on the order replicas' /metrics are
-    exactly the scenario's 1000 checkouts; the CPU per request of each part (ours, Redis,
-    RabbitMQ, wdm-bench) and the ceiling it sets are reported."""
+    exactly the scenario's 1000 checkouts; AMQP and RPC messages and Redis commands per
+    saga are counted; the CPU per request of each part (ours, Redis, RabbitMQ, wdm-bench)
+    and the ceiling it sets are reported."""
     run_dir = topology_env["WDM_RUN_DIR"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("WDM_")}
     env.update(WDM_RUN_DIR=run_dir, WDM_BUILD_DIR=str(bench.parents[1]))
@@ -165,6 +166,17 @@ def test_measure_reports_cpu_rss_and_sagas_of_every_process(bench, topology_env,
     m = report["measure"]
     assert m["sagas_started"] == 1000, m
     assert m["context_switches"] > 0, m
+    # What a saga costs, counted where it is paid: AMQP messages published (each a batch
+    # of records; a saga sends 2 to 6 records: Charge, its outcome, Reserve, its outcome,
+    # Refund, its outcome), RPC messages received by the services, Redis commands and
+    # script calls per group.
+    assert 0 < m["amqp_published"] <= 6 * 1000, m
+    assert m["rpc_single_messages"] + m["rpc_batch_messages"] > 0, m
+    rps = m["redis_per_saga"]
+    assert set(rps) == {"order", "stock", "payment"}, rps
+    for group, (master, scripts, replicas) in rps.items():
+        assert master > 0 and 0 < scripts and replicas > 0, (group, rps)
+    assert "Redis per saga, by group" in (out / "summary.md").read_text()
     names = {f.stem for f in (Path(run_dir) / "pids").glob("*.pid")
              if not f.stem.startswith("rabbitmq-launcher") and f.stem != "epmd"}
     assert names <= set(m["cpu_percent"]), (names, m["cpu_percent"])
