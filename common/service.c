@@ -16,7 +16,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics_http.h"
-#include "svc_read.h"
+#include "svc_step.h"
 #include "wdm_metrics.h"
 
 /* How long a starting service waits for its Redis master to appear. */

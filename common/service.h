@@ -26,7 +26,7 @@ typedef struct service_worker {
     bool owns_store;
     void *shared;       /* the service's process-wide state (from service_def.init) */
     uint64_t rng;       /* this worker's random state (service_random) */
-    store_batch *batch; /* for the RPC batches it runs (svc_read.h), made on first use */
+    store_batch *batch; /* for the RPC batches it runs (svc_step.h), made on first use */
 } service_worker;
 
 typedef struct service_def {

@@ -52,36 +52,54 @@ static int script_refusal(rpc_call *call, const redisReply *r)
     return reply_malformed(call);
 }
 
-int svc_script_run(service_worker *w, rpc_call *call, store_script *script, int nkeys,
-                   const char *const *keys, int nargs, const char *const *args, redisReply **reply)
+int svc_script_call_make(rpc_call *call, store_script *script, int nkeys,
+                         const char *const *keys, int nargs, const char *const *args,
+                         svc_script_call *out)
 {
-    const char *k[1 + SVC_SCRIPT_MAX_ARGS], *a[1 + SVC_SCRIPT_MAX_ARGS];
-    char idem[256], ttl[SVC_INT_LEN];
-    redisReply *r = NULL;
     int rv;
 
-    *reply = NULL;
     if (nkeys < 0 || nkeys > SVC_SCRIPT_MAX_ARGS || nargs < 0 || nargs > SVC_SCRIPT_MAX_ARGS) {
         rpc_call_fail(call, WDM__STATUS__UNAVAILABLE, "internal error");
         return -E2BIG;
     }
-    if ((rv = service_idem_key(call, idem, sizeof(idem))) != 0)
+    if ((rv = service_idem_key(call, out->idem, sizeof(out->idem))) != 0)
         return rv;
-    svc_fmt_int(ttl, call->idempotency_ttl_s ? call->idempotency_ttl_s : SVC_IDEM_TTL_S);
-    k[0] = idem;
-    a[0] = ttl;
-    memcpy(k + 1, keys, (size_t)nkeys * sizeof(*keys));
-    memcpy(a + 1, args, (size_t)nargs * sizeof(*args));
-    if ((rv = store_eval(w->store, script, nkeys + 1, k, nargs + 1, a, &r)) != 0) {
+    svc_fmt_int(out->ttl, call->idempotency_ttl_s ? call->idempotency_ttl_s : SVC_IDEM_TTL_S);
+    out->script = script;
+    out->keys[0] = out->idem;
+    out->args[0] = out->ttl;
+    memcpy(out->keys + 1, keys, (size_t)nkeys * sizeof(*keys));
+    memcpy(out->args + 1, args, (size_t)nargs * sizeof(*args));
+    out->nkeys = nkeys + 1;
+    out->nargs = nargs + 1;
+    return 0;
+}
+
+int svc_script_check(rpc_call *call, const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER)
+        return reply_malformed(call);
+    if (r->element[0]->integer != SVC_SCRIPT_OK)
+        return script_refusal(call, r);
+    return 0;
+}
+
+int svc_script_run(service_worker *w, rpc_call *call, store_script *script, int nkeys,
+                   const char *const *keys, int nargs, const char *const *args, redisReply **reply)
+{
+    svc_script_call sc;
+    redisReply *r = NULL;
+    int rv;
+
+    *reply = NULL;
+    if ((rv = svc_script_call_make(call, script, nkeys, keys, nargs, args, &sc)) != 0)
+        return rv;
+    if ((rv = store_eval(w->store, script, sc.nkeys, sc.keys, sc.nargs, sc.args, &r)) != 0) {
         service_fail_store(call, rv);
         return rv;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER)
-        rv = reply_malformed(call);
-    else if (r->element[0]->integer != SVC_SCRIPT_OK)
-        rv = script_refusal(call, r);
-    if (rv != 0) {
+    if ((rv = svc_script_check(call, r)) != 0) {
         freeReplyObject(r);
         return rv;
     }

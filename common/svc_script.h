@@ -33,6 +33,31 @@ enum svc_script_status {
 /* Room for any int64 in decimal, with sign and NUL. */
 #define SVC_INT_LEN 24
 
+/* An idempotent script's call for an RPC call: KEYS are the call's idempotency record
+ * followed by the script's own keys, ARGV the record's TTL followed by its own args. The
+ * strings are borrowed, but for idem and ttl. */
+typedef struct svc_script_call {
+    store_script *script;
+    const char *keys[1 + SVC_SCRIPT_MAX_ARGS];
+    int nkeys;
+    const char *args[1 + SVC_SCRIPT_MAX_ARGS];
+    int nargs;
+    char idem[256];
+    char ttl[SVC_INT_LEN];
+} svc_script_call;
+
+/* Makes *out, the call of script for `call` with keys[0..nkeys) and args[0..nargs)
+ * (borrowed: they must outlive *out). Returns 0; or answers the call (no usable
+ * idempotency key: INVALID_ARGUMENT) and returns a negative error. */
+int svc_script_call_make(rpc_call *call, store_script *script, int nkeys,
+                         const char *const *keys, int nargs, const char *const *args,
+                         svc_script_call *out);
+
+/* Reads a script's reply r (borrowed): returns 0 when its status is 0; otherwise answers
+ * the call (the script's status and reason; UNAVAILABLE for a malformed reply) and
+ * returns a negative error (-EINVAL, -ENOENT, -EEXIST for the script's refusals). */
+int svc_script_check(rpc_call *call, const redisReply *r);
+
 /* Runs an idempotent script for `call` (one atomic EVALSHA, then WAIT 1): KEYS are the
  * call's idempotency record followed by keys[0..nkeys), ARGV the record's TTL followed
  * by args[0..nargs).

@@ -82,9 +82,8 @@ static void handle_rpc(h2o_req_t *req, const gw_route *r, gw_parsed *p)
         }
         k = key;
     }
-    /* Reads go in batches; writes, for now, one message each (DESIGN §4). */
     leg = (gw_leg_spec){g->clients[r->service], r->name, gw_parsed_request(p), r->timeout_ms,
-                        k == NULL, r->service};
+                        r->batch, r->service};
     if (gw_call_start(req, &leg, 1, k, ttl_s, rpc_finish, r) != 0)
         gw_respond_error(req, slot, 503, "out of memory");
 }

@@ -13,43 +13,47 @@
 #define TIMEOUT_MS 10000
 #define LONG_TIMEOUT_MS 60000 /* checkout waits for its saga; batch_init writes a lot */
 
-#define RPC_ROUTE(method, pattern, rpc, service, req, rep, timeout)                            \
+/* batch: BATCH when the service answers the method in one Redis step, else ALONE. */
+#define BATCH true
+#define ALONE false
+#define RPC_ROUTE(method, pattern, rpc, service, req, rep, timeout, batch)                     \
     {method, pattern, rpc, GW_ROUTE_RPC, service, &req##__descriptor, &rep##__descriptor,     \
-     timeout}
+     timeout, batch}
 
 const gw_route gw_routes[GW_N_ROUTES] = {
     RPC_ROUTE("POST", "/stock/item/create/{price}", "stock.create_item", GW_STOCK,
-              wdm__create_item_request, wdm__item_id_reply, TIMEOUT_MS),
+              wdm__create_item_request, wdm__item_id_reply, TIMEOUT_MS, BATCH),
     RPC_ROUTE("GET", "/stock/find/{item_id}", "stock.find", GW_STOCK, wdm__find_item_request,
-              wdm__item_reply, TIMEOUT_MS),
+              wdm__item_reply, TIMEOUT_MS, BATCH),
     RPC_ROUTE("POST", "/stock/add/{item_id}/{amount}", "stock.add", GW_STOCK,
-              wdm__stock_change_request, wdm__stock_reply, TIMEOUT_MS),
+              wdm__stock_change_request, wdm__stock_reply, TIMEOUT_MS, BATCH),
     RPC_ROUTE("POST", "/stock/subtract/{item_id}/{amount}", "stock.subtract", GW_STOCK,
-              wdm__stock_change_request, wdm__stock_reply, TIMEOUT_MS),
+              wdm__stock_change_request, wdm__stock_reply, TIMEOUT_MS, BATCH),
     RPC_ROUTE("POST", "/stock/batch_init/{n}/{starting_stock}/{item_price}", "stock.batch_init",
-              GW_STOCK, wdm__stock_batch_init_request, wdm__batch_init_reply, LONG_TIMEOUT_MS),
+              GW_STOCK, wdm__stock_batch_init_request, wdm__batch_init_reply, LONG_TIMEOUT_MS,
+              ALONE),
     RPC_ROUTE("POST", "/payment/create_user", "payment.create_user", GW_PAYMENT,
-              wdm__create_user_request, wdm__user_id_reply, TIMEOUT_MS),
+              wdm__create_user_request, wdm__user_id_reply, TIMEOUT_MS, BATCH),
     RPC_ROUTE("GET", "/payment/find_user/{user_id}", "payment.find_user", GW_PAYMENT,
-              wdm__find_user_request, wdm__user_reply, TIMEOUT_MS),
+              wdm__find_user_request, wdm__user_reply, TIMEOUT_MS, BATCH),
     RPC_ROUTE("POST", "/payment/add_funds/{user_id}/{amount}", "payment.add_funds", GW_PAYMENT,
-              wdm__credit_change_request, wdm__add_funds_reply, TIMEOUT_MS),
+              wdm__credit_change_request, wdm__add_funds_reply, TIMEOUT_MS, BATCH),
     RPC_ROUTE("POST", "/payment/pay/{user_id}/{amount}", "payment.pay", GW_PAYMENT,
-              wdm__credit_change_request, wdm__user_reply, TIMEOUT_MS),
+              wdm__credit_change_request, wdm__user_reply, TIMEOUT_MS, BATCH),
     RPC_ROUTE("POST", "/payment/batch_init/{n}/{starting_money}", "payment.batch_init",
               GW_PAYMENT, wdm__payment_batch_init_request, wdm__batch_init_reply,
-              LONG_TIMEOUT_MS),
+              LONG_TIMEOUT_MS, ALONE),
     RPC_ROUTE("POST", "/orders/create/{user_id}", "order.create", GW_ORDER,
-              wdm__create_order_request, wdm__order_id_reply, TIMEOUT_MS),
+              wdm__create_order_request, wdm__order_id_reply, TIMEOUT_MS, ALONE),
     RPC_ROUTE("GET", "/orders/find/{order_id}", "order.find", GW_ORDER, wdm__find_order_request,
-              wdm__order_reply, TIMEOUT_MS),
+              wdm__order_reply, TIMEOUT_MS, BATCH),
     RPC_ROUTE("POST", "/orders/addItem/{order_id}/{item_id}/{quantity}", "order.add_item",
-              GW_ORDER, wdm__add_item_request, wdm__add_item_reply, TIMEOUT_MS),
+              GW_ORDER, wdm__add_item_request, wdm__add_item_reply, TIMEOUT_MS, ALONE),
     RPC_ROUTE("POST", "/orders/checkout/{order_id}", "order.checkout", GW_ORDER,
-              wdm__checkout_request, wdm__checkout_reply, LONG_TIMEOUT_MS),
+              wdm__checkout_request, wdm__checkout_reply, LONG_TIMEOUT_MS, ALONE),
     RPC_ROUTE("POST", "/orders/batch_init/{n}/{n_items}/{n_users}/{item_price}",
               "order.batch_init", GW_ORDER, wdm__order_batch_init_request,
-              wdm__batch_init_reply, LONG_TIMEOUT_MS),
+              wdm__batch_init_reply, LONG_TIMEOUT_MS, ALONE),
     /* For operators and the chaos tests: the checkout sagas in flight (order Redis),
      * {"inflight": n, "stuck": m, "sagas": [[saga_id, order_id, state, owner, age_ms,
      * lease_left_ms, deadline_left_ms, stuck], ...]}: every saga counted, the oldest
@@ -57,9 +61,9 @@ const gw_route gw_routes[GW_N_ROUTES] = {
      * the order Redis's clock; the left ones are negative once passed (api.proto
      * SagasReply, order/saga_list.lua). */
     RPC_ROUTE("GET", "/admin/sagas", "order.sagas", GW_ORDER, wdm__sagas_request,
-              wdm__sagas_reply, TIMEOUT_MS),
-    {"GET", "/health", "health", GW_ROUTE_HEALTH, 0, NULL, NULL, 0},
-    {"GET", "/metrics", "metrics", GW_ROUTE_METRICS, 0, NULL, NULL, 0},
+              wdm__sagas_reply, TIMEOUT_MS, ALONE),
+    {"GET", "/health", "health", GW_ROUTE_HEALTH, 0, NULL, NULL, 0, false},
+    {"GET", "/metrics", "metrics", GW_ROUTE_METRICS, 0, NULL, NULL, 0, false},
 };
 
 const char *const gw_service_names[GW_N_SERVICES] = {"stock", "payment", "order"};

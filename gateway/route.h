@@ -47,6 +47,10 @@ typedef struct gw_route {
     const ProtobufCMessageDescriptor *request;  /* RPC routes only */
     const ProtobufCMessageDescriptor *reply;    /* RPC routes only */
     int32_t timeout_ms;                         /* RPC routes only */
+    /* RPC routes: may travel in a batch with the loop pass's other batched requests for
+     * the service (proxy.h): the service answers the method in one Redis step
+     * (common/svc_step.h), so a batch of them costs it one round trip. */
+    bool batch;
 } gw_route;
 
 #define GW_N_ROUTES 18

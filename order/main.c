@@ -27,7 +27,7 @@ store_script order_scripts[ORDER_N_SCRIPTS] = {
 
 static const rpc_method order_methods[] = {
     {"order.create", order_create, NULL},
-    {"order.find", svc_read_call, &order_find},
+    {"order.find", svc_step_call, &order_find},
     {"order.add_item", order_add_item, NULL},
     {"order.checkout", order_checkout, NULL},
     {"order.batch_init", order_batch_init, NULL},

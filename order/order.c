@@ -59,7 +59,7 @@ static int find_prep(rpc_call *call, svc_query *q)
     if (svc_check_id(call, "order_id", req->order_id) != 0)
         return -EINVAL;
     order_key(q->key, req->order_id);
-    svc_query_set(q, 2, (const char *[]){"HGETALL", q->key});
+    svc_query_read(q, 2, (const char *[]){"HGETALL", q->key});
     return 0;
 }
 
@@ -92,4 +92,4 @@ out:
     free(lines);
 }
 
-const svc_read order_find = {find_prep, find_answer};
+const svc_step order_find = {find_prep, find_answer};

@@ -25,7 +25,7 @@
 #include "rpc_server.h"
 #include "saga.h"
 #include "store.h"
-#include "svc_read.h"
+#include "svc_step.h"
 
 #define ORDER_PREFIX      "order:"
 #define ORDER_LINE_PREFIX "i:"
@@ -60,7 +60,7 @@ extern store_script order_scripts[ORDER_N_SCRIPTS];
 
 /* The rpc methods "order.<name>"; state is the worker's service_worker. */
 void order_create(void *state, rpc_call *call);
-extern const svc_read order_find;
+extern const svc_step order_find;
 void order_add_item(void *state, rpc_call *call);
 void order_checkout(void *state, rpc_call *call);
 void order_batch_init(void *state, rpc_call *call);

@@ -1,7 +1,7 @@
 /* payment: the service's method and script tables, and its entry point. */
 #include "payment.h"
 #include "service.h"
-#include "svc_read.h"
+#include "svc_step.h"
 
 extern const char payment_create_user_lua[], payment_add_funds_lua[], payment_pay_lua[],
     payment_charge_lua[], payment_refund_lua[];
@@ -20,10 +20,10 @@ store_script payment_scripts[PAYMENT_N_SCRIPTS] = {
 };
 
 static const rpc_method payment_methods[] = {
-    {"payment.create_user", payment_create_user, NULL},
-    {"payment.find_user", svc_read_call, &payment_find_user},
-    {"payment.add_funds", payment_add_funds, NULL},
-    {"payment.pay", payment_pay, NULL},
+    {"payment.create_user", svc_step_call, &payment_create_user},
+    {"payment.find_user", svc_step_call, &payment_find_user},
+    {"payment.add_funds", svc_step_call, &payment_add_funds},
+    {"payment.pay", svc_step_call, &payment_pay},
     {"payment.batch_init", payment_batch_init, NULL},
 };
 

@@ -15,7 +15,7 @@
 
 #include "rpc_server.h"
 #include "store.h"
-#include "svc_read.h"
+#include "svc_step.h"
 #include "svc_saga.h"
 
 #define PAYMENT_USER_PREFIX "user:"
@@ -34,11 +34,12 @@ enum payment_script_index {
 
 extern store_script payment_scripts[PAYMENT_N_SCRIPTS];
 
-/* The rpc methods "payment.<name>"; state is the worker's service_worker. */
-void payment_create_user(void *state, rpc_call *call);
-extern const svc_read payment_find_user;
-void payment_add_funds(void *state, rpc_call *call);
-void payment_pay(void *state, rpc_call *call);
+/* The rpc methods "payment.<name>": steps (svc_step.h), and batch_init's handler (state:
+ * the worker's service_worker). */
+extern const svc_step payment_create_user;
+extern const svc_step payment_find_user;
+extern const svc_step payment_add_funds;
+extern const svc_step payment_pay;
 void payment_batch_init(void *state, rpc_call *call);
 
 /* The saga participant: CHARGE and REFUND (saga.c). */

@@ -6,7 +6,7 @@
 #include "payment.h"
 #include "service.h"
 #include "svc_check.h"
-#include "svc_read.h"
+#include "svc_step.h"
 #include "svc_script.h"
 
 /* Writes the key of user `id` into key. */
@@ -17,31 +17,33 @@ static void user_key(char key[PAYMENT_KEY_LEN], const char *id)
 
 /* payment.create_user: CreateUserRequest {} -> UserIdReply. A new user with a fresh id
  * and credit 0. A retried call answers the id of its first run. */
-void payment_create_user(void *state, rpc_call *call)
+static int create_user_prep(rpc_call *call, svc_query *q)
 {
-    service_worker *w = state;
     Wdm__CreateUserRequest *req;
-    Wdm__UserIdReply reply = WDM__USER_ID_REPLY__INIT;
-    char id[33], key[PAYMENT_KEY_LEN];
-    const char *keys[] = {key}, *args[] = {id};
-    store_script *script = &payment_scripts[PAYMENT_SCRIPT_CREATE_USER];
-    const char *user_id;
-    redisReply *r = NULL;
 
     req = (Wdm__CreateUserRequest *)rpc_call_unpack(call, &wdm__create_user_request__descriptor);
     if (req == NULL)
+        return -EINVAL;
+    q->req = &req->base;
+    service_new_id(q->id);
+    user_key(q->key, q->id);
+    return svc_query_script(q, call, &payment_scripts[PAYMENT_SCRIPT_CREATE_USER], 1,
+                            (const char *[]){q->key}, 1, (const char *[]){q->id});
+}
+
+static void create_user_answer(rpc_call *call, const svc_query *q, const redisReply *r)
+{
+    Wdm__UserIdReply reply = WDM__USER_ID_REPLY__INIT;
+    const char *user_id;
+
+    (void)q;
+    if (svc_reply_str(call, r, 1, &user_id) != 0)
         return;
-    service_new_id(id);
-    user_key(key, id);
-    if (svc_script_run(w, call, script, 1, keys, 1, args, &r) != 0 ||
-        svc_reply_str(call, r, 1, &user_id) != 0)
-        goto out;
     reply.user_id = (char *)user_id;
     rpc_call_ok(call, &reply.base);
-out:
-    freeReplyObject(r);
-    wdm__create_user_request__free_unpacked(req, NULL);
 }
+
+const svc_step payment_create_user = {create_user_prep, create_user_answer};
 
 /* payment.find_user: FindUserRequest {user_id} -> UserReply {user_id, credit};
  * NOT_FOUND. One MGET (an array reply, read like a script's), no write. */
@@ -56,7 +58,7 @@ static int find_user_prep(rpc_call *call, svc_query *q)
     if (svc_check_id(call, "user_id", req->user_id) != 0)
         return -EINVAL;
     user_key(q->key, req->user_id);
-    svc_query_set(q, 2, (const char *[]){"MGET", q->key});
+    svc_query_read(q, 2, (const char *[]){"MGET", q->key});
     return 0;
 }
 
@@ -75,67 +77,64 @@ static void find_user_answer(rpc_call *call, const svc_query *q, const redisRepl
     rpc_call_ok(call, &reply.base);
 }
 
-const svc_read payment_find_user = {find_user_prep, find_user_answer};
+const svc_step payment_find_user = {find_user_prep, find_user_answer};
 
-/* Runs add_funds or pay (`script`) for a CreditChangeRequest {user_id, amount}.
- * Returns 0 with the credit after it in *credit, and *req (the caller's: free with
- * wdm__credit_change_request__free_unpacked); or answers the call (INVALID_ARGUMENT,
- * NOT_FOUND, CONFLICT, UNAVAILABLE) and returns a negative error with *req NULL. */
-static int payment_change(service_worker *w, rpc_call *call, store_script *script,
-                          Wdm__CreditChangeRequest **req, int64_t *credit)
+/* Sets up add_funds or pay (`script`) for a CreditChangeRequest {user_id, amount}; the
+ * script answers NOT_FOUND, CONFLICT (too little credit) or INVALID_ARGUMENT (overflow)
+ * itself. */
+static int change_prep(rpc_call *call, svc_query *q, store_script *script)
 {
-    char key[PAYMENT_KEY_LEN], amount[SVC_INT_LEN];
-    const char *keys[] = {key}, *args[] = {amount};
-    redisReply *r = NULL;
-    int rv;
+    Wdm__CreditChangeRequest *req;
 
-    *req =
-        (Wdm__CreditChangeRequest *)rpc_call_unpack(call, &wdm__credit_change_request__descriptor);
-    if (*req == NULL)
+    req = (Wdm__CreditChangeRequest *)rpc_call_unpack(call, &wdm__credit_change_request__descriptor);
+    if (req == NULL)
         return -EINVAL;
-    if ((rv = svc_check_id(call, "user_id", (*req)->user_id)) != 0 ||
-        (rv = svc_check_amount(call, "amount", (*req)->amount, 1)) != 0)
-        goto fail;
-    user_key(key, (*req)->user_id);
-    svc_fmt_int(amount, (*req)->amount);
-    if ((rv = svc_script_run(w, call, script, 1, keys, 1, args, &r)) != 0 ||
-        (rv = svc_reply_int(call, r, 1, credit)) != 0)
-        goto fail;
-    freeReplyObject(r);
-    return 0;
-fail:
-    freeReplyObject(r);
-    wdm__credit_change_request__free_unpacked(*req, NULL);
-    *req = NULL;
-    return rv;
+    q->req = &req->base;
+    if (svc_check_id(call, "user_id", req->user_id) != 0 ||
+        svc_check_amount(call, "amount", req->amount, 1) != 0)
+        return -EINVAL;
+    user_key(q->key, req->user_id);
+    svc_fmt_int(q->num, req->amount);
+    return svc_query_script(q, call, script, 1, (const char *[]){q->key}, 1,
+                            (const char *[]){q->num});
 }
 
 /* payment.add_funds: CreditChangeRequest -> AddFundsReply {done: true, credit};
  * NOT_FOUND; INVALID_ARGUMENT for an amount <= 0 or a credit that would exceed 2^53. */
-void payment_add_funds(void *state, rpc_call *call)
+static int add_funds_prep(rpc_call *call, svc_query *q)
 {
-    Wdm__CreditChangeRequest *req;
+    return change_prep(call, q, &payment_scripts[PAYMENT_SCRIPT_ADD_FUNDS]);
+}
+
+static void add_funds_answer(rpc_call *call, const svc_query *q, const redisReply *r)
+{
     Wdm__AddFundsReply reply = WDM__ADD_FUNDS_REPLY__INIT;
 
-    if (payment_change(state, call, &payment_scripts[PAYMENT_SCRIPT_ADD_FUNDS], &req,
-                       &reply.credit) != 0)
+    (void)q;
+    if (svc_reply_int(call, r, 1, &reply.credit) != 0)
         return;
     reply.done = true;
     rpc_call_ok(call, &reply.base);
-    wdm__credit_change_request__free_unpacked(req, NULL);
 }
+
+const svc_step payment_add_funds = {add_funds_prep, add_funds_answer};
 
 /* payment.pay: CreditChangeRequest -> UserReply {user_id, credit after}; NOT_FOUND;
  * CONFLICT when the credit is too low (nothing changes); INVALID_ARGUMENT for an
  * amount <= 0. */
-void payment_pay(void *state, rpc_call *call)
+static int pay_prep(rpc_call *call, svc_query *q)
 {
-    Wdm__CreditChangeRequest *req;
+    return change_prep(call, q, &payment_scripts[PAYMENT_SCRIPT_PAY]);
+}
+
+static void pay_answer(rpc_call *call, const svc_query *q, const redisReply *r)
+{
     Wdm__UserReply reply = WDM__USER_REPLY__INIT;
 
-    if (payment_change(state, call, &payment_scripts[PAYMENT_SCRIPT_PAY], &req, &reply.credit) != 0)
+    if (svc_reply_int(call, r, 1, &reply.credit) != 0)
         return;
-    reply.user_id = req->user_id;
+    reply.user_id = ((const Wdm__CreditChangeRequest *)q->req)->user_id;
     rpc_call_ok(call, &reply.base);
-    wdm__credit_change_request__free_unpacked(req, NULL);
 }
+
+const svc_step payment_pay = {pay_prep, pay_answer};

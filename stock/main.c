@@ -1,6 +1,6 @@
 /* stock: the service's method and script tables, and its entry point. */
 #include "service.h"
-#include "svc_read.h"
+#include "svc_step.h"
 #include "stock.h"
 
 extern const char stock_create_item_lua[], stock_add_lua[], stock_subtract_lua[],
@@ -20,10 +20,10 @@ store_script stock_scripts[STOCK_N_SCRIPTS] = {
 };
 
 static const rpc_method stock_methods[] = {
-    {"stock.create_item", stock_create_item, NULL},
-    {"stock.find", svc_read_call, &stock_find},
-    {"stock.add", stock_add, NULL},
-    {"stock.subtract", stock_subtract, NULL},
+    {"stock.create_item", svc_step_call, &stock_create_item},
+    {"stock.find", svc_step_call, &stock_find},
+    {"stock.add", svc_step_call, &stock_add},
+    {"stock.subtract", svc_step_call, &stock_subtract},
     {"stock.batch_init", stock_batch_init, NULL},
 };
 

@@ -20,7 +20,7 @@
 #include "api.pb-c.h"
 #include "rpc_server.h"
 #include "store.h"
-#include "svc_read.h"
+#include "svc_step.h"
 #include "svc_saga.h"
 
 #define STOCK_ITEM_PREFIX "item:"
@@ -39,11 +39,12 @@ enum stock_script_index {
 
 extern store_script stock_scripts[STOCK_N_SCRIPTS];
 
-/* The rpc methods "stock.<name>"; state is the worker's service_worker. */
-void stock_create_item(void *state, rpc_call *call);
-extern const svc_read stock_find;
-void stock_add(void *state, rpc_call *call);
-void stock_subtract(void *state, rpc_call *call);
+/* The rpc methods "stock.<name>": steps (svc_step.h), and batch_init's handler (state:
+ * the worker's service_worker). */
+extern const svc_step stock_create_item;
+extern const svc_step stock_find;
+extern const svc_step stock_add;
+extern const svc_step stock_subtract;
 void stock_batch_init(void *state, rpc_call *call);
 
 /* The saga participant: RESERVE and RELEASE (saga.c). */

@@ -62,3 +62,41 @@ def test_concurrent_reads_each_get_their_own_answer_in_batches(api, base_url, se
         batches = after[s][0] - before[s][0]
         batched = after[s][1] - before[s][1]
         assert batches > 0 and batched >= 2 * batches, (s, before[s], after[s])
+
+
+def test_concurrent_writes_in_batches_apply_each_once(api, base_url, service_metrics):
+    """Many concurrent writes, which travel in batches (one Redis round trip and one WAIT
+    for a batch): every add applies exactly once, a request sent twice with one
+    Idempotency-Key applies once and both copies get the first answer, a subtract that
+    would go below zero is a 409 that changes nothing, and new users each get their own
+    id."""
+    items = [api.new_item(price=1) for _ in range(4)]
+    before = batch_counts(service_metrics, "stock")
+    reqs = []
+    for k in range(ROUNDS * 4):
+        for i, item in enumerate(items):
+            reqs.append({"path": f"/stock/add/{item}/{i + 1}"})
+    twice = [{"path": f"/stock/add/{items[0]}/1000", "headers": {"Idempotency-Key": f"{uid('k')}"}}
+             for _ in range(10)]
+    reqs += twice + [dict(r) for r in twice]                   # each sent twice
+    reqs += [{"path": f"/stock/subtract/{items[1]}/{10**9}"} for _ in range(20)]
+    reqs += [{"path": "/payment/create_user"} for _ in range(40)]
+    answers = concurrently(base_url, reqs, concurrency=128)
+
+    for rq, a in zip(reqs, answers):
+        assert a.status is not None, (rq, a)
+        if "subtract" in rq["path"]:
+            assert a.status == 409, (rq, a)
+        else:
+            assert a.status == 200, (rq, a)
+    n = len(twice)
+    start = len(reqs) - 20 - 40 - 2 * n
+    first, again = answers[start:start + n], answers[start + n:start + 2 * n]
+    assert [a.body for a in first] == [a.body for a in again]
+    for i, item in enumerate(items):
+        want = ROUNDS * 4 * (i + 1) + (1000 * n if i == 0 else 0)
+        assert api.item(item)["stock"] == want, (i, api.item(item))
+    users = [a.body["user_id"] for a in answers[-40:]]
+    assert len(set(users)) == 40, users
+    after = batch_counts(service_metrics, "stock")
+    assert after[0] > before[0] and after[1] - before[1] >= 2 * (after[0] - before[0]), (before, after)
