@@ -819,8 +819,10 @@ static int store_batch_flush(store_batch *b)
                                  n > 1 ? STORE_CMD_BATCH_FORM : STORE_CMD_SCRIPT);
         store_calls_cmd_free(&cmd);
     }
-    for (size_t i = 0; rv == 0 && i < n; i++)
-        b->calls_at[first + i] = (store_call_at){b->n - 1, n > 1 ? i : STORE_WHOLE};
+    /* A dropped run's calls point at no command: their replies are NULL. */
+    for (size_t i = 0; i < n; i++)
+        b->calls_at[first + i] = rv == 0 ? (store_call_at){b->n - 1, n > 1 ? i : STORE_WHOLE}
+                                         : (store_call_at){SIZE_MAX, STORE_WHOLE};
     store_calls_reset(&b->run);
     return rv;
 }
@@ -875,10 +877,16 @@ static int store_batch_chunk(store *st, store_batch *b, size_t i, bool wait)
             r = NULL;
         what = b->form[at] == STORE_CMD_PLAIN ? "batch" : "script";
         crv = store_check(st, st->c, r, what);
-        /* A script's batch form answers each call's error in its own element. */
+        /* A script's batch form answers each call's error in its own element; one that
+         * may pass on a retry fails the attempt, whatever the others say. */
         for (size_t e = 0; crv == 0 && b->form[at] == STORE_CMD_BATCH_FORM &&
-                           r->type == REDIS_REPLY_ARRAY && e < r->elements; e++)
-            crv = store_check(st, st->c, r->element[e], what);
+                           r->type == REDIS_REPLY_ARRAY && e < r->elements; e++) {
+            int erv = store_check(st, st->c, r->element[e], what);
+            if (erv == -EAGAIN)
+                crv = erv;
+            else if (erv != 0 && !b->keep && rv == 0)
+                rv = erv;
+        }
         if (crv == -EAGAIN) {
             freeReplyObject(r);
             return crv;
@@ -995,7 +1003,7 @@ const redisReply *store_batch_reply(const store_batch *b, size_t i)
 static redisReply *store_batch_take(store_batch *b, size_t i)
 {
     store_call_at at = b->calls_at[i];
-    redisReply *r = b->replies[at.cmd], *e;
+    redisReply *r = at.cmd < b->n ? b->replies[at.cmd] : NULL, *e;
 
     if (r == NULL)
         return NULL;

@@ -119,10 +119,12 @@ static void on_flush(h2o_timeout_entry_t *entry)
         while (leg != NULL) {
             gw_batch *b = malloc(sizeof(*b));
             size_t n = 0;
-            for (; leg != NULL && n < GW_BATCH_MAX; leg = leg->next) {
+            for (gw_leg *next; leg != NULL && n < GW_BATCH_MAX; leg = next) {
+                next = leg->next; /* leg_failed may free leg with its call */
                 if (b != NULL) {
                     b->legs[n++] = leg;
                 } else {
+                    n++;
                     free(leg->packed.data);
                     leg_failed(leg, -ENOMEM);
                 }
