@@ -64,7 +64,7 @@ int svc_script_call_make(rpc_call *call, store_script *script, int nkeys,
     }
     if ((rv = service_idem_key(call, out->idem, sizeof(out->idem))) != 0)
         return rv;
-    svc_fmt_int(out->ttl, call->idempotency_ttl_s ? call->idempotency_ttl_s : SVC_IDEM_TTL_S);
+    svc_fmt_int(out->ttl, svc_idem_ttl(call->idempotency_ttl_s));
     out->script = script;
     out->keys[0] = out->idem;
     out->args[0] = out->ttl;
@@ -73,6 +73,13 @@ int svc_script_call_make(rpc_call *call, store_script *script, int nkeys,
     out->nkeys = nkeys + 1;
     out->nargs = nargs + 1;
     return 0;
+}
+
+uint32_t svc_idem_ttl(uint32_t asked_s)
+{
+    if (asked_s == 0)
+        return SVC_IDEM_TTL_S;
+    return asked_s < SVC_IDEM_TTL_MAX_S ? asked_s : SVC_IDEM_TTL_MAX_S;
 }
 
 int svc_script_check(rpc_call *call, const redisReply *r)

@@ -28,8 +28,14 @@ enum svc_script_status {
 
 /* Most keys (or args) a script of ours takes, besides the idempotency wrapper's. */
 #define SVC_SCRIPT_MAX_ARGS 8
-/* How long an idempotency record lives when the caller does not say: one day. */
+/* How long an idempotency record lives when the caller does not say: one day; and the
+ * longest a caller may ask for: a week (DESIGN §9: services clamp what callers ask). */
 #define SVC_IDEM_TTL_S 86400
+#define SVC_IDEM_TTL_MAX_S 604800
+
+/* The lifetime of an idempotency record for a caller who asked for asked_s seconds (0:
+ * no wish): the default, or the wish clamped to SVC_IDEM_TTL_MAX_S. */
+uint32_t svc_idem_ttl(uint32_t asked_s);
 /* Room for any int64 in decimal, with sign and NUL. */
 #define SVC_INT_LEN 24
 

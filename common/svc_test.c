@@ -87,8 +87,19 @@ static void test_fmt(void)
     CHECK(strcmp(svc_fmt_int(buf, INT64_MIN), "-9223372036854775808") == 0);
 }
 
+/* The idempotency TTL a caller asks for is clamped; none asked is the default. */
+static void test_idem_ttl(void)
+{
+    CHECK(svc_idem_ttl(0) == SVC_IDEM_TTL_S);
+    CHECK(svc_idem_ttl(600) == 600);
+    CHECK(svc_idem_ttl(SVC_IDEM_TTL_MAX_S) == SVC_IDEM_TTL_MAX_S);
+    CHECK(svc_idem_ttl(SVC_IDEM_TTL_MAX_S + 1) == SVC_IDEM_TTL_MAX_S);
+    CHECK(svc_idem_ttl(UINT32_MAX) == SVC_IDEM_TTL_MAX_S);
+}
+
 int main(void)
 {
+    test_idem_ttl();
     test_check();
     test_reply();
     test_fmt();

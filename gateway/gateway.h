@@ -46,6 +46,9 @@ typedef struct gw_thread {
     atomic_bool done;
     gw_metrics *metrics;           /* this thread's counters, in gw.metrics */
     h2o_timeout_t linger_idle;     /* connections lingering after close (linger.c) */
+    /* Accepting paused after the process ran out of descriptors (server.c). */
+    h2o_timeout_t accept_pause;
+    h2o_timeout_entry_t accept_resume;
     /* Batched legs of this loop pass, by service, sent at its end (proxy.c): `flush`
      * is linked to ctx.zero_timeout while any outbox holds a leg. */
     struct gw_leg *outbox[GW_N_SERVICES];        /* oldest first */
@@ -65,6 +68,9 @@ struct gw {
      * WDM_GATEWAY_IDLE_TIMEOUT_S; an idle connection is closed GW_IDLE_GRACE_S later. */
     h2o_iovec_t keep_alive;
     uint32_t idle_timeout_s;
+    /* Calls waiting for a service a thread may hold (WDM_GATEWAY_MAX_CALLS over the
+     * threads); past it a request is answered 503 with Retry-After, nothing sent. */
+    long max_calls_per_thread;
 };
 
 /* How long after the advertised idle timeout an idle connection is really closed: a

@@ -71,6 +71,16 @@ int gw_metrics_render(const gw_metrics *m, size_t n, int64_t inflight, long pid,
             metrics_hist_write(out, "wdm_gateway_request_seconds", names, &route, 1, &snap);
     }
 
+    metrics_write_header(out, "wdm_gateway_accept_pauses_total",
+                         "Times accepting paused because the process ran out of descriptors "
+                         "or memory.",
+                         METRICS_COUNTER);
+    {
+        uint64_t pauses = 0;
+        for (size_t t = 0; t < n; t++)
+            pauses += atomic_load(&m[t].accept_pauses);
+        fprintf(out, "wdm_gateway_accept_pauses_total %" PRIu64 "\n", pauses);
+    }
     metrics_write_header(out, "wdm_gateway_inflight_rpcs", "Requests waiting for a service.",
                          METRICS_GAUGE);
     fprintf(out, "wdm_gateway_inflight_rpcs %" PRId64 "\n", inflight);

@@ -31,6 +31,7 @@
 typedef struct gw_metrics {
     _Alignas(64) atomic_uint_fast64_t answers[GW_ROUTE_SLOTS][GW_STATUS_SLOTS];
     metrics_hist latency[GW_ROUTE_SLOTS]; /* time from request to answer */
+    atomic_uint_fast64_t accept_pauses;   /* accepting paused: out of descriptors */
 } gw_metrics;
 
 /* Counts one answer with this status for route slot `route`, which took `micros`. */

@@ -49,12 +49,16 @@ int main(void)
     memset(m, 0, 2 * sizeof(*m));
     CHECK((uintptr_t)&m[1] % 64 == 0);
 
-    /* Nothing counted: only the headers and the gauge. */
+    /* Nothing counted: only the headers, the counter of pauses and the gauge. */
     t = render(m, 2, 0);
     CHECK_STR(t, "# HELP wdm_gateway_requests_total HTTP answers by route and status.\n"
                  "# TYPE wdm_gateway_requests_total counter\n"
                  "# HELP wdm_gateway_request_seconds Time from request to answer, by route.\n"
                  "# TYPE wdm_gateway_request_seconds histogram\n"
+                 "# HELP wdm_gateway_accept_pauses_total Times accepting paused because the "
+                 "process ran out of descriptors or memory.\n"
+                 "# TYPE wdm_gateway_accept_pauses_total counter\n"
+                 "wdm_gateway_accept_pauses_total 0\n"
                  "# HELP wdm_gateway_inflight_rpcs Requests waiting for a service.\n"
                  "# TYPE wdm_gateway_inflight_rpcs gauge\n"
                  "wdm_gateway_inflight_rpcs 0\n"
@@ -74,7 +78,10 @@ int main(void)
     gw_metrics_record(&m[0], route("payment.pay"), 418, 5);
     gw_metrics_record(&m[0], GW_ROUTE_SLOTS + 7, 400, 6); /* out of range: "none" */
 
+    atomic_fetch_add(&m[0].accept_pauses, 2);
+    atomic_fetch_add(&m[1].accept_pauses, 1);
     t = render(m, 2, 3);
+    CHECK(strstr(t, "\nwdm_gateway_accept_pauses_total 3\n"));
     CHECK(strstr(t, "\nwdm_gateway_requests_total{route=\"stock.find\",status=\"200\"} 3\n"));
     CHECK(strstr(t, "\nwdm_gateway_requests_total{route=\"stock.find\",status=\"404\"} 1\n"));
     CHECK(strstr(t, "\nwdm_gateway_requests_total{route=\"order.checkout\",status=\"409\"} 1\n"));

@@ -61,7 +61,8 @@ static void rpc_finish(gw_call *call, h2o_req_t *req)
  * (POST) carry an idempotency key, reads none. */
 static void handle_rpc(h2o_req_t *req, const gw_route *r, gw_parsed *p)
 {
-    gw *g = gw_thread_of(req)->gw;
+    gw_thread *t = gw_thread_of(req);
+    gw *g = t->gw;
     size_t slot = gw_route_index(r);
     char key[WDM_IDEM_KEY_MAX + 1];
     const char *k = NULL;
@@ -69,6 +70,10 @@ static void handle_rpc(h2o_req_t *req, const gw_route *r, gw_parsed *p)
     gw_leg_spec leg;
     int rv;
 
+    if (atomic_load(&t->pending) >= g->max_calls_per_thread) {
+        gw_respond_busy(req, slot);
+        return;
+    }
     if (strcmp(r->method, "POST") == 0) {
         if ((rv = idem_key(req, key, &ttl_s)) == -EINVAL) {
             gw_respond_error(req, slot, 400,

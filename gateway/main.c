@@ -3,7 +3,9 @@
  * Settings: WDM_GATEWAY_PORT [8000], WDM_GATEWAY_THREADS [2], WDM_GATEWAY_IDLE_TIMEOUT_S
  * [75] (how long a keep-alive connection may stay idle, advertised in every answer's
  * Keep-Alive header; longer than the connection pools of common clients keep one, so
- * that none reuses a connection the gateway is closing), and the nng URLs of every
+ * that none reuses a connection the gateway is closing), WDM_GATEWAY_MAX_CALLS [4096]
+ * (requests waiting for a service at once; past it 503 with Retry-After), and the nng
+ * URLs of every
  * service's replicas: WDM_STOCK_URLS, WDM_PAYMENT_URLS, WDM_ORDER_URLS (required,
  * comma-separated). Runs until SIGTERM or SIGINT, then drains (see gateway_stop). */
 #include <errno.h>
@@ -35,16 +37,18 @@ static const char *const url_settings[GW_N_SERVICES] = {"WDM_STOCK_URLS", "WDM_P
 static int gateway_configure(gw *g)
 {
     static char keep_alive[32];
-    int64_t port, threads, idle_s;
+    int64_t port, threads, idle_s, max_calls;
     int rv;
 
     if ((rv = config_int("WDM_GATEWAY_PORT", 8000, 1, 65535, &port)) != 0 ||
         (rv = config_int("WDM_GATEWAY_THREADS", 2, 1, 256, &threads)) != 0 ||
-        (rv = config_int("WDM_GATEWAY_IDLE_TIMEOUT_S", 75, 1, 3600, &idle_s)) != 0)
+        (rv = config_int("WDM_GATEWAY_IDLE_TIMEOUT_S", 75, 1, 3600, &idle_s)) != 0 ||
+        (rv = config_int("WDM_GATEWAY_MAX_CALLS", 4096, 1, 1 << 20, &max_calls)) != 0)
         return rv;
     g->port = (uint16_t)port;
     g->n_threads = (size_t)threads;
     g->idle_timeout_s = (uint32_t)idle_s;
+    g->max_calls_per_thread = (long)((max_calls + threads - 1) / threads);
     g->keep_alive.len = (size_t)snprintf(keep_alive, sizeof(keep_alive), "timeout=%u",
                                          (unsigned)idle_s);
     g->keep_alive.base = keep_alive;

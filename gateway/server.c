@@ -13,6 +13,9 @@
 
 /* Connections accepted per wake-up of a listener, at most (others wait for the next). */
 #define ACCEPT_BATCH 64
+/* How long accepting pauses when the process is out of descriptors (or memory): the
+ * listener stays readable then, and accepting at once again would spin. */
+#define ACCEPT_PAUSE_MS 100
 
 /* Opens a non-blocking TCP socket listening on 0.0.0.0:port, with SO_REUSEPORT so that
  * every thread (and every gateway process) has its own. Returns 0 and sets *out (the
@@ -36,7 +39,20 @@ static int listen_socket(uint16_t port, int *out)
     return 0;
 }
 
-/* The listener is readable: hands new connections to h2o. */
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+/* The pause is over: listen again. */
+static void on_accept_resume(h2o_timeout_entry_t *entry)
+{
+    gw_thread *t = H2O_STRUCT_FROM_MEMBER(gw_thread, accept_resume, entry);
+
+    if (t->listener != NULL)
+        h2o_socket_read_start(t->listener, on_accept);
+}
+
+/* The listener is readable: hands new connections to h2o. When accept fails for want of
+ * descriptors or memory, stops listening for ACCEPT_PAUSE_MS (the connection waits in
+ * the backlog) instead of spinning on a listener that stays readable. */
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     gw_thread *t = listener->data;
@@ -45,8 +61,15 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     if (err != NULL)
         return;
     for (int i = 0; i < ACCEPT_BATCH; i++) {
-        if ((sock = h2o_evloop_socket_accept(listener)) == NULL)
+        errno = 0;
+        if ((sock = h2o_evloop_socket_accept(listener)) == NULL) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                atomic_fetch_add(&t->metrics->accept_pauses, 1);
+                h2o_socket_read_stop(listener);
+                h2o_timeout_link(t->loop, &t->accept_pause, &t->accept_resume);
+            }
             return;
+        }
         /* Without a spare descriptor it still serves; only its close is abrupt. */
         (void)gw_linger_watch(t, sock);
         h2o_accept(&t->accept_ctx, sock);
@@ -77,6 +100,8 @@ static void thread_setup(gw_thread *t)
     t->accept_ctx.hosts = t->gw->config.hosts;
     gw_proxy_init(t);
     gw_linger_init(t);
+    h2o_timeout_init(t->loop, &t->accept_pause, ACCEPT_PAUSE_MS);
+    t->accept_resume = (h2o_timeout_entry_t){.cb = on_accept_resume};
     t->listener = h2o_evloop_socket_create(t->loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     t->listen_fd = -1; /* the socket's now */
     t->listener->data = t;
@@ -102,6 +127,7 @@ static void *thread_main(void *arg)
     while (!atomic_load(&t->stopping))
         h2o_evloop_run(t->loop, INT32_MAX);
 
+    h2o_timeout_unlink(&t->accept_resume);
     h2o_socket_read_stop(t->listener);
     h2o_socket_close(t->listener);
     t->listener = NULL;
