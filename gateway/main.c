@@ -80,6 +80,10 @@ static int gateway_start(gw *g)
      * head of a request may take to arrive). */
     g->config.http1.req_timeout = ((uint64_t)g->idle_timeout_s + GW_IDLE_GRACE_S) * 1000;
     g->config.http2.idle_timeout = g->config.http1.req_timeout;
+    /* HTTP/1.1 only: no cleartext HTTP/2 (neither by Upgrade nor by prior knowledge).
+     * h2o 2.2.5 has no defence against the HTTP/2 rapid-reset flood, and the API gains
+     * nothing from HTTP/2 behind a proxy that speaks HTTP/1.1 to us anyway. */
+    g->config.http1.upgrade_to_http2 = 0;
     host = h2o_config_register_host(&g->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     gw_handler_install(h2o_config_register_path(host, "/", 0));
 

@@ -132,11 +132,7 @@ def test_concurrent_checkouts_of_one_users_orders(api, base_url):
     409 with nothing taken."""
     user = api.new_user(35)
     item = api.new_item(10, stock=100)
-    orders = []
-    for _ in range(6):
-        o = api.new_order(user)
-        expect_ok(api.post(f"/orders/addItem/{o}/{item}/1"))
-        orders.append(o)
+    orders = api.new_orders(user, item, 6)
     answers = concurrently(base_url, [f"/orders/checkout/{o}" for o in orders], concurrency=6)
     by_order = dict(zip(orders, answers))
     assert all(a.status in (200, 409) for a in answers), by_order

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from wdmtest import concurrently, expect_ok
+from wdmtest import concurrently
 
 BUILD = Path(os.environ.get("WDM_BUILD_DIR", "build"))
 TICK = os.sysconf("SC_CLK_TCK")
@@ -79,11 +79,7 @@ def test_past_the_call_cap_a_request_is_503_with_retry_after_and_changes_nothing
     url, _ = own_gateway(max_calls=2)
     user = api.new_user(credit=1000)
     item = api.new_item(price=1, stock=1000)
-    orders = []
-    for _ in range(40):
-        order = api.new_order(user)
-        expect_ok(api.post(f"/orders/addItem/{order}/{item}/1"))
-        orders.append(order)
+    orders = api.new_orders(user, item, 40)
     answers = concurrently(url, [f"/orders/checkout/{o}" for o in orders], concurrency=40)
     statuses = [a.status for a in answers]
     assert statuses.count(503) > 0 and statuses.count(200) > 0, statuses
@@ -105,11 +101,7 @@ def test_busy_answers_carry_retry_after(api, own_gateway):
     url, _ = own_gateway(max_calls=1)
     user = api.new_user(credit=100)
     item = api.new_item(price=1, stock=100)
-    orders = []
-    for _ in range(30):
-        order = api.new_order(user)
-        expect_ok(api.post(f"/orders/addItem/{order}/{item}/1"))
-        orders.append(order)
+    orders = api.new_orders(user, item, 30)
     seen = []
     with concurrent.futures.ThreadPoolExecutor(30) as pool:
         for r in pool.map(lambda o: requests.post(f"{url}/orders/checkout/{o}", timeout=30), orders):
@@ -150,3 +142,17 @@ def test_out_of_descriptors_accepting_pauses_and_recovers(own_gateway):
     pauses = [ln for ln in r.text.splitlines() if ln.startswith("wdm_gateway_accept_pauses_total ")]
     assert pauses and int(pauses[0].split()[1]) > 0, pauses
     assert requests.get(url + "/health", timeout=5).status_code == 200
+
+
+def test_no_cleartext_http2(base_url):
+    """HTTP/2 is off (h2o 2.2.5 has no defence against rapid-reset floods): the HTTP/2
+    preface is a bad HTTP/1 request, and an Upgrade: h2c request is served as HTTP/1.1."""
+    host, port = "127.0.0.1", int(base_url.rsplit(":", 1)[1])
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        got = s.recv(4096)
+    assert got.startswith(b"HTTP/1.1 400"), got[:100]
+    r = requests.get(base_url + "/health", headers={"Connection": "Upgrade, HTTP2-Settings",
+                                                    "Upgrade": "h2c", "HTTP2-Settings": "AAMAAABkAAQAAP__"},
+                     timeout=10)
+    assert r.status_code == 200 and r.raw.version == 11, (r.status_code, r.raw.version)

@@ -109,6 +109,15 @@ class Api:
         assert isinstance(order, str) and ID_RE.match(order), body
         return order
 
+    def new_orders(self, user_id, item_id, n, qty=1):
+        """n new orders of user_id, each with one line: qty of item_id."""
+        orders = []
+        for _ in range(n):
+            order = self.new_order(user_id)
+            expect_ok(self.post(f"/orders/addItem/{order}/{item_id}/{qty}"))
+            orders.append(order)
+        return orders
+
     def order(self, order_id):
         return expect_ok(self.get(f"/orders/find/{order_id}"),
                          {"order_id", "paid", "items", "user_id", "total_cost"})
