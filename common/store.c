@@ -736,24 +736,6 @@ int store_read(store *st, redisReply **reply, int argc, const char **argv, const
     return rv;
 }
 
-/* Makes room for `need` elements of `size` bytes in *p (capacity *cap, in elements),
- * doubling. Returns 0 or -ENOMEM (then *p is unchanged). */
-static int store_grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    size_t n = *cap ? *cap : 64;
-    void *q;
-
-    if (need <= *cap)
-        return 0;
-    while (n < need)
-        n *= 2;
-    if ((q = realloc(*p, n * size)) == NULL)
-        return -ENOMEM;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 store_batch *store_batch_new(void)
 {
     return calloc(1, sizeof(store_batch));

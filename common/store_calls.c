@@ -8,16 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Makes room for `need` more elements of `size` bytes in *p (capacity *cap, in
- * elements, used *used), doubling. Returns 0 or -ENOMEM (*p then unchanged). */
-static int calls_grow(void **p, size_t *cap, size_t used, size_t need, size_t size)
+int store_grow(void **p, size_t *cap, size_t need, size_t size)
 {
     size_t n = *cap ? *cap : 64;
     void *q;
 
-    if (used + need <= *cap)
+    if (need <= *cap)
         return 0;
-    while (n < used + need)
+    while (n < need)
         n *= 2;
     if ((q = realloc(*p, n * size)) == NULL)
         return -ENOMEM;
@@ -31,7 +29,7 @@ static int calls_put(store_calls *c, int n, const char *const *s)
 {
     for (int i = 0; i < n; i++) {
         size_t len = strlen(s[i]) + 1;
-        if (calls_grow((void **)&c->buf, &c->cap, c->len, len, 1) != 0)
+        if (store_grow((void **)&c->buf, &c->cap, c->len + len, 1) != 0)
             return -ENOMEM;
         memcpy(c->buf + c->len, s[i], len);
         c->len += len;
@@ -46,7 +44,7 @@ int store_calls_add(store_calls *c, int nkeys, const char *const *keys, int narg
 
     if (nkeys < 0 || nargs < 0)
         return -EINVAL;
-    if (calls_grow((void **)&c->counts, &c->counts_cap, 2 * c->n, 2, sizeof(*c->counts)) != 0 ||
+    if (store_grow((void **)&c->counts, &c->counts_cap, 2 * c->n + 2, sizeof(*c->counts)) != 0 ||
         calls_put(c, nkeys, keys) != 0 || calls_put(c, nargs, args) != 0) {
         c->len = len;
         return -ENOMEM;

@@ -17,6 +17,10 @@ typedef struct store_calls {
 
 #define STORE_CALLS_INIT {0}
 
+/* Makes room for `need` elements of `size` bytes in *p (capacity *cap, in elements),
+ * doubling. Returns 0 or -ENOMEM (then *p is unchanged). For store's growing arrays. */
+int store_grow(void **p, size_t *cap, size_t need, size_t size);
+
 /* Appends one call (its strings are copied). Returns 0, -EINVAL or -ENOMEM. */
 int store_calls_add(store_calls *c, int nkeys, const char *const *keys, int nargs,
                     const char *const *args);

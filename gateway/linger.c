@@ -5,8 +5,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "metrics.h"
 
 /* One connection's spare descriptor, from accept until the lingering ends. */
 typedef struct gw_lingering {
@@ -14,21 +15,13 @@ typedef struct gw_lingering {
     int fd;                    /* ours; h2o's own descriptor is another */
     h2o_socket_t *sock;        /* over fd, once h2o closed its own; NULL before */
     h2o_timeout_entry_t idle;  /* in t->linger_idle while lingering */
-    struct timespec began;
+    uint64_t began_ns;         /* metrics_now_ns() when the lingering began */
     size_t bytes;
 } lingering;
 
 void gw_linger_init(gw_thread *t)
 {
     h2o_timeout_init(t->loop, &t->linger_idle, GW_LINGER_IDLE_MS);
-}
-
-static int64_t since_ms(const struct timespec *t0)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 /* Ends the lingering: closes our descriptor (through its socket once it has one). */
@@ -58,7 +51,7 @@ static void linger_on_read(h2o_socket_t *sock, const char *err)
     }
     l->bytes += sock->input->size;
     h2o_buffer_consume(&sock->input, sock->input->size);
-    if (l->bytes > GW_LINGER_BYTES || since_ms(&l->began) > GW_LINGER_MS) {
+    if (l->bytes > GW_LINGER_BYTES || metrics_since_ns(l->began_ns) > GW_LINGER_MS * 1000000ull) {
         linger_end(l);
         return;
     }
@@ -76,7 +69,7 @@ static void linger_begin(void *data)
         linger_end(l);
         return;
     }
-    clock_gettime(CLOCK_MONOTONIC, &l->began);
+    l->began_ns = metrics_now_ns();
     l->sock = h2o_evloop_socket_create(l->t->loop, l->fd, 0);
     l->sock->data = l;
     h2o_timeout_link(l->t->loop, &l->t->linger_idle, &l->idle);

@@ -14,11 +14,12 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from wdmtest import free_port
 
 # A sanitizer report in wdm-bench's own output (the asan variant builds it with ASan/UBSan).
 SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:")
@@ -116,12 +117,6 @@ def test_open_loop(bench, base_url, tmp_path):
     if plot:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert len((tmp_path / "series.png.csv").read_text().splitlines()) >= 2
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_unreachable_server_is_an_error(bench, tmp_path):

@@ -17,16 +17,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from wdmtest import concurrently
+from wdmtest import concurrently, free_port
 
 BUILD = Path(os.environ.get("WDM_BUILD_DIR", "build"))
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid):

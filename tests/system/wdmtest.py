@@ -24,6 +24,13 @@ TIMEOUT = 30             # seconds; any request slower than this counts as a han
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def uid(prefix="t"):
     """A fresh id nobody else uses (valid: [A-Za-z0-9_-], well under 64 characters)."""
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
