@@ -13,7 +13,7 @@
 /* Parses a POST of path with body[0..len). */
 static int post(const char *path, const void *body, size_t len, gw_parsed *p)
 {
-    return gw_route_parse("POST", 4, path, strlen(path), body, len, p);
+    return gw_route_parse(GW_ON_PUBLIC, "POST", 4, path, strlen(path), body, len, p);
 }
 
 /* Packs a StockChangeRequest into buf; returns its length. */
@@ -165,13 +165,13 @@ static void test_body_and_path(void)
     CHECK(post("/stock/add", buf, 0, &p) == -EINVAL);
 
     /* Bodies count for POSTs only: a GET ignores one. */
-    CHECK(gw_route_parse("GET", 3, "/stock/find/x", 13, "\xff", 1, &p) == 0);
-    CHECK(gw_route_parse("GET", 3, "/stock/find", 11, "\x0a\x01x", 3, &p) == -EINVAL);
+    CHECK(gw_route_parse(GW_ON_PUBLIC, "GET", 3, "/stock/find/x", 13, "\xff", 1, &p) == 0);
+    CHECK(gw_route_parse(GW_ON_PUBLIC, "GET", 3, "/stock/find", 11, "\x0a\x01x", 3, &p) == -EINVAL);
     /* A route without parameters takes a body of its (empty) message. */
     CHECK(post("/payment/create_user", "\x08\x01", 2, &p) == 0);
     CHECK(post("/payment/create_user", "\x08", 1, &p) == -EINVAL);
     /* Wrong method and unknown paths stay 405 and 404. */
-    CHECK(gw_route_parse("GET", 3, "/stock/add", 10, buf, n, &p) == -ENOTSUP);
+    CHECK(gw_route_parse(GW_ON_PUBLIC, "GET", 3, "/stock/add", 10, buf, n, &p) == -ENOTSUP);
     CHECK(post("/stock/addx", buf, n, &p) == -ENOENT);
 }
 

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 
-static const int metric_statuses[GW_STATUS_SLOTS - 1] = {200, 400, 404, 405, 409,
+static const int metric_statuses[GW_STATUS_SLOTS - 1] = {200, 400, 401, 404, 405, 409,
                                                          413, 500, 501, 503};
 
 static size_t status_slot(int status)
@@ -80,6 +80,13 @@ int gw_metrics_render(const gw_metrics *m, size_t n, int64_t inflight, long pid,
         for (size_t t = 0; t < n; t++)
             pauses += atomic_load(&m[t].accept_pauses);
         fprintf(out, "wdm_gateway_accept_pauses_total %" PRIu64 "\n", pauses);
+    }
+    metrics_write_header(out, "wdm_gateway_connections", "Open connections.", METRICS_GAUGE);
+    {
+        int64_t conns = 0;
+        for (size_t t = 0; t < n; t++)
+            conns += atomic_load_explicit(&m[t].connections, memory_order_relaxed);
+        fprintf(out, "wdm_gateway_connections %" PRId64 "\n", conns);
     }
     metrics_write_header(out, "wdm_gateway_inflight_rpcs", "Requests waiting for a service.",
                          METRICS_GAUGE);

@@ -8,6 +8,8 @@
  *   wdm_gateway_requests_total{route,status}   counter
  *   wdm_gateway_request_seconds{route}         histogram
  *   wdm_gateway_inflight_rpcs                  gauge
+ *   wdm_gateway_connections                    gauge: open connections (both listeners)
+ *   wdm_gateway_accept_pauses_total            counter
  *   wdm_gateway_info{pid}                      gauge, 1: which process answered (gateways
  *                                              may share a port: SO_REUSEPORT)
  * Pure: no I/O but the FILE written to, no h2o. */
@@ -26,12 +28,14 @@
 #define GW_ROUTE_NONE GW_N_ROUTES
 #define GW_ROUTE_SLOTS (GW_N_ROUTES + 1)
 /* Status slots: the statuses the gateway answers (metrics.c), then "other". */
-#define GW_STATUS_SLOTS 10
+#define GW_STATUS_SLOTS 11
 
 typedef struct gw_metrics {
     _Alignas(64) atomic_uint_fast64_t answers[GW_ROUTE_SLOTS][GW_STATUS_SLOTS];
     metrics_hist latency[GW_ROUTE_SLOTS]; /* time from request to answer */
     atomic_uint_fast64_t accept_pauses;   /* accepting paused: out of descriptors */
+    /* Connections accepted and not yet closed by h2o (linger.c counts them). */
+    atomic_int_fast64_t connections;
 } gw_metrics;
 
 /* Counts one answer with this status for route slot `route`, which took `micros`. */

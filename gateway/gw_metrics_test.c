@@ -59,6 +59,9 @@ int main(void)
                  "process ran out of descriptors or memory.\n"
                  "# TYPE wdm_gateway_accept_pauses_total counter\n"
                  "wdm_gateway_accept_pauses_total 0\n"
+                 "# HELP wdm_gateway_connections Open connections.\n"
+                 "# TYPE wdm_gateway_connections gauge\n"
+                 "wdm_gateway_connections 0\n"
                  "# HELP wdm_gateway_inflight_rpcs Requests waiting for a service.\n"
                  "# TYPE wdm_gateway_inflight_rpcs gauge\n"
                  "wdm_gateway_inflight_rpcs 0\n"
@@ -77,6 +80,9 @@ int main(void)
     gw_metrics_record(&m[1], GW_ROUTE_NONE, 404, 4);
     gw_metrics_record(&m[0], route("payment.pay"), 418, 5);
     gw_metrics_record(&m[0], GW_ROUTE_SLOTS + 7, 400, 6); /* out of range: "none" */
+    gw_metrics_record(&m[1], route("stock.batch_init"), 401, 7);
+    atomic_fetch_add(&m[0].connections, 5);
+    atomic_fetch_add(&m[1].connections, 2);
 
     atomic_fetch_add(&m[0].accept_pauses, 2);
     atomic_fetch_add(&m[1].accept_pauses, 1);
@@ -89,7 +95,9 @@ int main(void)
     CHECK(strstr(t, "\nwdm_gateway_requests_total{route=\"none\",status=\"404\"} 1\n"));
     CHECK(strstr(t, "\nwdm_gateway_requests_total{route=\"none\",status=\"400\"} 1\n"));
     CHECK(strstr(t, "\nwdm_gateway_requests_total{route=\"payment.pay\",status=\"other\"} 1\n"));
+    CHECK(strstr(t, "\nwdm_gateway_requests_total{route=\"stock.batch_init\",status=\"401\"} 1\n"));
     CHECK(strstr(t, "status=\"500\"") == NULL);
+    CHECK(strstr(t, "\nwdm_gateway_connections 7\n"));
     /* stock.find, over both threads: 10 us, 500 us, 1 ms and 1 s. */
     CHECK(strstr(t, "\nwdm_gateway_request_seconds_bucket{route=\"stock.find\",le=\"0.00025\"} 1\n"
                     "wdm_gateway_request_seconds_bucket{route=\"stock.find\",le=\"0.0005\"} 2\n"

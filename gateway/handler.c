@@ -15,6 +15,12 @@
 #include "proxy.h"
 #include "respond.h"
 
+/* The h2o handler of one listener. */
+typedef struct gw_handler {
+    h2o_handler_t super;
+    unsigned routes;  /* the gw_listener_bit of the routes it serves */
+} gw_handler;
+
 #define IDEM_TTL_CLIENT_S 86400 /* a client's Idempotency-Key: its retries within a day */
 #define IDEM_TTL_OWN_S 600      /* our own key only covers nng's re-sends */
 
@@ -120,6 +126,34 @@ static void handle_metrics(h2o_req_t *req, const gw_route *r)
     free(text);
 }
 
+/* True when the thread holds more connections than it may (WDM_GATEWAY_MAX_CONNECTIONS):
+ * then each request on the public port is answered busy and its connection closed,
+ * until enough have gone. The admin listener serves on (scrapes, health checks). */
+static bool over_connection_cap(gw_thread *t)
+{
+    return atomic_load_explicit(&t->metrics->connections, memory_order_relaxed) >
+           t->gw->max_connections_per_thread;
+}
+
+/* The guard's verdict on a batch_init request (guard.h): 0 to serve it, else answered
+ * here (404 when off, 401 with WWW-Authenticate without the token). */
+static int guard_batch_init(h2o_req_t *req, size_t slot)
+{
+    const gw_guard *guard = &gw_thread_of(req)->gw->guard;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    const h2o_iovec_t *v = i != -1 ? &req->headers.entries[i].value : NULL;
+    int status = gw_guard_batch_init(guard, v ? v->base : NULL, v ? v->len : 0);
+
+    if (status == 404) {
+        gw_respond_error(req, GW_ROUTE_NONE, 404, "not found");
+    } else if (status == 401) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+                       H2O_STRLIT("Bearer realm=\"batch_init\""));
+        gw_respond_error(req, slot, 401, "batch_init needs Authorization: Bearer <token>");
+    }
+    return status;
+}
+
 /* The request's body when its Content-Type is application/x-protobuf (*len its size),
  * else NULL: only such bodies count (route.h); others are ignored, as they always were. */
 static const void *protobuf_body(const h2o_req_t *req, size_t *len)
@@ -140,14 +174,14 @@ static const void *protobuf_body(const h2o_req_t *req, size_t *len)
  * later), so always returns 0. */
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
+    const gw_handler *h = (const gw_handler *)self;
     const void *body;
     size_t slot, body_len;
     gw_parsed p;
     int rv;
 
-    (void)self;
     body = protobuf_body(req, &body_len);
-    rv = gw_route_parse(req->method.base, req->method.len, req->path.base, req->path.len, body,
+    rv = gw_route_parse(h->routes, req->method.base, req->method.len, req->path.base, req->path.len, body,
                         body_len, &p);
     slot = p.route != NULL ? gw_route_index(p.route) : GW_ROUTE_NONE;
     switch (rv) {
@@ -170,6 +204,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
 
+    if (p.route->batch_init && guard_batch_init(req, slot) != 0)
+        return 0;
+    if (h->routes == GW_ON_PUBLIC && over_connection_cap(gw_thread_of(req))) {
+        req->http1_is_persistent = 0;
+        gw_respond_busy(req, slot);
+        return 0;
+    }
     if (atomic_load(&gw_thread_of(req)->stopping)) {
         req->http1_is_persistent = 0;
         gw_respond_error(req, slot, 503, "shutting down");
@@ -183,8 +224,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
-void gw_handler_install(h2o_pathconf_t *pathconf)
+void gw_handler_install(h2o_pathconf_t *pathconf, size_t listener)
 {
-    h2o_handler_t *h = h2o_create_handler(pathconf, sizeof(*h));
-    h->on_req = on_req;
+    gw_handler *h = (gw_handler *)h2o_create_handler(pathconf, sizeof(*h));
+
+    h->super.on_req = on_req;
+    /* GW_PUBLIC -> GW_ON_PUBLIC, GW_ADMIN -> GW_ON_ADMIN */
+    h->routes = 1u << listener;
 }

@@ -65,6 +65,7 @@ static void linger_begin(void *data)
 {
     lingering *l = data;
 
+    atomic_fetch_sub_explicit(&l->t->metrics->connections, 1, memory_order_relaxed);
     if (shutdown(l->fd, SHUT_WR) != 0) { /* the client is gone already */
         linger_end(l);
         return;
@@ -93,5 +94,6 @@ int gw_linger_watch(gw_thread *t, h2o_socket_t *sock)
     l->idle.cb = linger_on_idle;
     sock->on_close.cb = linger_begin;
     sock->on_close.data = l;
+    atomic_fetch_add_explicit(&t->metrics->connections, 1, memory_order_relaxed);
     return 0;
 }

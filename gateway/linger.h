@@ -25,10 +25,11 @@
 /* Per-thread state: the idle timer list. Set up on the loop thread. */
 void gw_linger_init(gw_thread *t);
 
-/* Makes sock, just accepted on t's loop, linger when h2o closes it. Takes the socket's
- * on_close callback (h2o leaves it to the owner of a server socket). Returns 0, or a
- * negative errno (EMFILE at the descriptor limit): the socket then closes as h2o
- * closes it, and serves as usual. */
+/* Makes sock, just accepted on t's loop, linger when h2o closes it, and counts it in
+ * t->metrics->connections until then. Takes the socket's on_close callback (h2o leaves
+ * it to the owner of a server socket). Returns 0, or a negative errno (EMFILE at the
+ * descriptor limit): the socket then closes as h2o closes it, uncounted, and serves as
+ * usual. */
 int gw_linger_watch(gw_thread *t, h2o_socket_t *sock);
 
 #endif

@@ -4,10 +4,14 @@
  * [75] (how long a keep-alive connection may stay idle, advertised in every answer's
  * Keep-Alive header; longer than the connection pools of common clients keep one, so
  * that none reuses a connection the gateway is closing), WDM_GATEWAY_MAX_CALLS [4096]
- * (requests waiting for a service at once; past it 503 with Retry-After), and the nng
- * URLs of every
- * service's replicas: WDM_STOCK_URLS, WDM_PAYMENT_URLS, WDM_ORDER_URLS (required,
- * comma-separated). Runs until SIGTERM or SIGINT, then drains (see gateway_stop). */
+ * (requests waiting for a service at once; past it 503 with Retry-After),
+ * WDM_GATEWAY_MAX_CONNECTIONS [10000] (open connections; past it 503 with Retry-After,
+ * and the connection is closed),
+ * WDM_ADMIN_ADDR [127.0.0.1:9100] (the internal listener for /metrics and /admin/sagas;
+ * "none" for no listener), WDM_BATCH_INIT and WDM_ADMIN_TOKEN (guard.h), and the nng URLs
+ * of every service's replicas: WDM_STOCK_URLS, WDM_PAYMENT_URLS, WDM_ORDER_URLS
+ * (required, comma-separated). Runs until SIGTERM or SIGINT, then drains (see
+ * gateway_stop). */
 #include <errno.h>
 #include <stdio.h>
 #include <signal.h>
@@ -37,21 +41,28 @@ static const char *const url_settings[GW_N_SERVICES] = {"WDM_STOCK_URLS", "WDM_P
 static int gateway_configure(gw *g)
 {
     static char keep_alive[32];
-    int64_t port, threads, idle_s, max_calls;
+    int64_t port, threads, idle_s, max_calls, max_conns;
     int rv;
 
     if ((rv = config_int("WDM_GATEWAY_PORT", 8000, 1, 65535, &port)) != 0 ||
         (rv = config_int("WDM_GATEWAY_THREADS", 2, 1, 256, &threads)) != 0 ||
         (rv = config_int("WDM_GATEWAY_IDLE_TIMEOUT_S", 75, 1, 3600, &idle_s)) != 0 ||
-        (rv = config_int("WDM_GATEWAY_MAX_CALLS", 4096, 1, 1 << 20, &max_calls)) != 0)
+        (rv = config_int("WDM_GATEWAY_MAX_CALLS", 4096, 1, 1 << 20, &max_calls)) != 0 ||
+        (rv = config_int("WDM_GATEWAY_MAX_CONNECTIONS", 10000, 1, 1 << 20, &max_conns)) != 0)
         return rv;
     g->port = (uint16_t)port;
     g->n_threads = (size_t)threads;
     g->idle_timeout_s = (uint32_t)idle_s;
     g->max_calls_per_thread = (long)((max_calls + threads - 1) / threads);
+    g->max_connections_per_thread = (long)((max_conns + threads - 1) / threads);
     g->keep_alive.len = (size_t)snprintf(keep_alive, sizeof(keep_alive), "timeout=%u",
                                          (unsigned)idle_s);
     g->keep_alive.base = keep_alive;
+    g->admin_addr = config_str("WDM_ADMIN_ADDR", "127.0.0.1:9100");
+    if (strcmp(g->admin_addr, "none") == 0)
+        g->admin_addr = NULL;
+    if ((rv = gw_guard_configure(&g->guard)) != 0)
+        return rv;
     for (size_t i = 0; i < GW_N_SERVICES; i++) {
         const char *urls = config_str(url_settings[i], NULL);
         if (urls == NULL) {
@@ -66,11 +77,12 @@ static int gateway_configure(gw *g)
     return 0;
 }
 
-/* Builds the h2o configuration (one host, our handler at "/"), the per-thread metrics
- * and the threads, and starts them. Returns 0 or a negative errno (logged). */
+/* Builds the h2o configuration (a host per listener, each with our handler at "/"), the
+ * per-thread metrics and the threads, and starts them. Returns 0 or a negative errno
+ * (logged). */
 static int gateway_start(gw *g)
 {
-    h2o_hostconf_t *host;
+    static const char *const host_names[GW_N_LISTENERS] = {"public", "admin"};
     size_t size = g->n_threads * sizeof(gw_metrics);
     int rv;
 
@@ -84,8 +96,14 @@ static int gateway_start(gw *g)
      * h2o 2.2.5 has no defence against the HTTP/2 rapid-reset flood, and the API gains
      * nothing from HTTP/2 behind a proxy that speaks HTTP/1.1 to us anyway. */
     g->config.http1.upgrade_to_http2 = 0;
-    host = h2o_config_register_host(&g->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    gw_handler_install(h2o_config_register_path(host, "/", 0));
+    /* A listener's connections see only its own host, whatever their Host header says. */
+    for (size_t i = 0; i < GW_N_LISTENERS; i++) {
+        h2o_hostconf_t *host = h2o_config_register_host(
+            &g->config, h2o_iovec_init(host_names[i], strlen(host_names[i])), 65535);
+        gw_handler_install(h2o_config_register_path(host, "/", 0), i);
+        g->hosts[i][0] = host;
+        g->hosts[i][1] = NULL;
+    }
 
     /* gw_metrics is 64-byte aligned, so that threads never share a cache line. */
     if ((g->metrics = aligned_alloc(_Alignof(gw_metrics), size)) == NULL ||
@@ -173,7 +191,8 @@ int main(void)
         log_error("cannot start: %s", strerror(-rv));
         return 1;
     }
-    log_info("listening on port %u, %zu threads", (unsigned)g->port, g->n_threads);
+    log_info("listening on port %u, %zu threads; admin listener on %s", (unsigned)g->port,
+             g->n_threads, g->admin_addr != NULL ? g->admin_addr : "none");
 
     sigwait(&stop, &sig);
     log_info("%s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -21,6 +21,7 @@ static const status_info statuses[] = {
     {500, "Internal Server Error", "internal error"},
     {200, "OK", ""},
     {400, "Bad Request", "invalid argument"},
+    {401, "Unauthorized", "unauthorized"},
     {404, "Not Found", "not found"},
     {405, "Method Not Allowed", "method not allowed"},
     {409, "Conflict", "conflict"},

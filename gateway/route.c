@@ -16,9 +16,15 @@
 /* batch: BATCH when the service answers the method in one Redis step, else ALONE. */
 #define BATCH true
 #define ALONE false
-#define RPC_ROUTE(method, pattern, rpc, service, req, rep, timeout, batch)                     \
+#define RPC_ROUTE_ON(listeners, method, pattern, rpc, service, req, rep, timeout, batch, init)  \
     {method, pattern, rpc, GW_ROUTE_RPC, service, &req##__descriptor, &rep##__descriptor,     \
-     timeout, batch}
+     timeout, batch, listeners, init}
+/* The API: on the public port. */
+#define RPC_ROUTE(method, pattern, rpc, service, req, rep, timeout, batch)                     \
+    RPC_ROUTE_ON(GW_ON_PUBLIC, method, pattern, rpc, service, req, rep, timeout, batch, false)
+#define BATCH_INIT_ROUTE(pattern, rpc, service, req)                                           \
+    RPC_ROUTE_ON(GW_ON_PUBLIC, "POST", pattern, rpc, service, req, wdm__batch_init_reply,      \
+                 LONG_TIMEOUT_MS, ALONE, true)
 
 const gw_route gw_routes[GW_N_ROUTES] = {
     RPC_ROUTE("POST", "/stock/item/create/{price}", "stock.create_item", GW_STOCK,
@@ -29,9 +35,8 @@ const gw_route gw_routes[GW_N_ROUTES] = {
               wdm__stock_change_request, wdm__stock_reply, TIMEOUT_MS, BATCH),
     RPC_ROUTE("POST", "/stock/subtract/{item_id}/{amount}", "stock.subtract", GW_STOCK,
               wdm__stock_change_request, wdm__stock_reply, TIMEOUT_MS, BATCH),
-    RPC_ROUTE("POST", "/stock/batch_init/{n}/{starting_stock}/{item_price}", "stock.batch_init",
-              GW_STOCK, wdm__stock_batch_init_request, wdm__batch_init_reply, LONG_TIMEOUT_MS,
-              ALONE),
+    BATCH_INIT_ROUTE("/stock/batch_init/{n}/{starting_stock}/{item_price}", "stock.batch_init",
+                     GW_STOCK, wdm__stock_batch_init_request),
     RPC_ROUTE("POST", "/payment/create_user", "payment.create_user", GW_PAYMENT,
               wdm__create_user_request, wdm__user_id_reply, TIMEOUT_MS, BATCH),
     RPC_ROUTE("GET", "/payment/find_user/{user_id}", "payment.find_user", GW_PAYMENT,
@@ -40,9 +45,8 @@ const gw_route gw_routes[GW_N_ROUTES] = {
               wdm__credit_change_request, wdm__add_funds_reply, TIMEOUT_MS, BATCH),
     RPC_ROUTE("POST", "/payment/pay/{user_id}/{amount}", "payment.pay", GW_PAYMENT,
               wdm__credit_change_request, wdm__user_reply, TIMEOUT_MS, BATCH),
-    RPC_ROUTE("POST", "/payment/batch_init/{n}/{starting_money}", "payment.batch_init",
-              GW_PAYMENT, wdm__payment_batch_init_request, wdm__batch_init_reply,
-              LONG_TIMEOUT_MS, ALONE),
+    BATCH_INIT_ROUTE("/payment/batch_init/{n}/{starting_money}", "payment.batch_init",
+                     GW_PAYMENT, wdm__payment_batch_init_request),
     RPC_ROUTE("POST", "/orders/create/{user_id}", "order.create", GW_ORDER,
               wdm__create_order_request, wdm__order_id_reply, TIMEOUT_MS, ALONE),
     RPC_ROUTE("GET", "/orders/find/{order_id}", "order.find", GW_ORDER, wdm__find_order_request,
@@ -51,19 +55,19 @@ const gw_route gw_routes[GW_N_ROUTES] = {
               GW_ORDER, wdm__add_item_request, wdm__add_item_reply, TIMEOUT_MS, ALONE),
     RPC_ROUTE("POST", "/orders/checkout/{order_id}", "order.checkout", GW_ORDER,
               wdm__checkout_request, wdm__checkout_reply, LONG_TIMEOUT_MS, ALONE),
-    RPC_ROUTE("POST", "/orders/batch_init/{n}/{n_items}/{n_users}/{item_price}",
-              "order.batch_init", GW_ORDER, wdm__order_batch_init_request,
-              wdm__batch_init_reply, LONG_TIMEOUT_MS, ALONE),
+    BATCH_INIT_ROUTE("/orders/batch_init/{n}/{n_items}/{n_users}/{item_price}",
+                     "order.batch_init", GW_ORDER, wdm__order_batch_init_request),
     /* For operators and the chaos tests: the checkout sagas in flight (order Redis),
      * {"inflight": n, "stuck": m, "sagas": [[saga_id, order_id, state, owner, age_ms,
      * lease_left_ms, deadline_left_ms, stuck], ...]}: every saga counted, the oldest
      * 100 listed, oldest first; stuck = lease expired or deadline past. Times in ms by
      * the order Redis's clock; the left ones are negative once passed (api.proto
-     * SagasReply, order/saga_list.lua). */
-    RPC_ROUTE("GET", "/admin/sagas", "order.sagas", GW_ORDER, wdm__sagas_request,
-              wdm__sagas_reply, TIMEOUT_MS, ALONE),
-    {"GET", "/health", "health", GW_ROUTE_HEALTH, 0, NULL, NULL, 0, false},
-    {"GET", "/metrics", "metrics", GW_ROUTE_METRICS, 0, NULL, NULL, 0, false},
+     * SagasReply, order/saga_list.lua). On the admin listener only. */
+    RPC_ROUTE_ON(GW_ON_ADMIN, "GET", "/admin/sagas", "order.sagas", GW_ORDER, wdm__sagas_request,
+                 wdm__sagas_reply, TIMEOUT_MS, ALONE, false),
+    {"GET", "/health", "health", GW_ROUTE_HEALTH, 0, NULL, NULL, 0, false,
+     GW_ON_PUBLIC | GW_ON_ADMIN, false},
+    {"GET", "/metrics", "metrics", GW_ROUTE_METRICS, 0, NULL, NULL, 0, false, GW_ON_ADMIN, false},
 };
 
 const char *const gw_service_names[GW_N_SERVICES] = {"stock", "payment", "order"};
@@ -245,7 +249,7 @@ static int fill_request(const gw_route *r, const span *path, int n, const span *
     return with_body ? gw_body_apply(out, body, body_len, n == np) : 0;
 }
 
-int gw_route_parse(const char *method, size_t method_len, const char *path, size_t path_len,
+int gw_route_parse(unsigned listener, const char *method, size_t method_len, const char *path, size_t path_len,
                    const void *body, size_t body_len, gw_parsed *out)
 {
     span seg[SEGMENTS_MAX], pat[SEGMENTS_MAX];
@@ -264,6 +268,8 @@ int gw_route_parse(const char *method, size_t method_len, const char *path, size
         const gw_route *r = &gw_routes[i];
         int j;
 
+        if ((r->listeners & listener) == 0)
+            continue;
         np = split_path(r->pattern, strlen(r->pattern), pat, SEGMENTS_MAX);
         k = literal_count(pat, np);
         if (n < k)

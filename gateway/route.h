@@ -32,6 +32,10 @@
 
 enum gw_service { GW_STOCK, GW_PAYMENT, GW_ORDER, GW_N_SERVICES };
 
+/* The gateway's listeners (a bit each): the public port serves the API and /health; the
+ * internal admin listener (WDM_ADMIN_ADDR) serves /metrics, /admin/... and /health. */
+enum gw_listener_bit { GW_ON_PUBLIC = 1, GW_ON_ADMIN = 2 };
+
 enum gw_route_kind {
     GW_ROUTE_RPC,      /* one RPC to `service`, its reply rendered back */
     GW_ROUTE_HEALTH,   /* GET /health */
@@ -51,6 +55,11 @@ typedef struct gw_route {
      * the service (proxy.h): the service answers the method in one Redis step
      * (common/svc_step.h), so a batch of them costs it one round trip. */
     bool batch;
+    unsigned listeners;   /* the gw_listener_bit bits of the listeners that serve it */
+    /* A batch_init route: the course's benchmark seeds data with it, so it is on the
+     * public port, but it can be switched off or need a token (WDM_BATCH_INIT,
+     * WDM_ADMIN_TOKEN; handler.c). */
+    bool batch_init;
 } gw_route;
 
 #define GW_N_ROUTES 18
@@ -72,15 +81,15 @@ typedef struct gw_parsed {
     char error[192];        /* one line, set on every failure */
 } gw_parsed;
 
-/* Matches method and path (raw, as received; a "?query" is ignored) against the table
- * and, for an RPC route, fills in the request message from the path's parameters and
+/* Matches method and path (raw, as received; a "?query" is ignored) against the routes
+ * that `listener` (a gw_listener_bit) serves, as if the others did not exist, and, for an RPC route, fills in the request message from the path's parameters and
  * from body[0..body_len). body: the request's body when it is protobuf (the caller
  * checks its Content-Type with gw_body_is_protobuf), else NULL; it counts only for POST
  * routes and only when not empty. Returns 0; -ENOENT when no route has this path (404);
  * -ENOTSUP when a route has the path but another method (405; out->route is that
  * route); -EINVAL when the parameters are wrong (400: too many or too few segments, a bad
  * id, a number out of range, a malformed body, body and path disagreeing). */
-int gw_route_parse(const char *method, size_t method_len, const char *path, size_t path_len,
+int gw_route_parse(unsigned listener, const char *method, size_t method_len, const char *path, size_t path_len,
                    const void *body, size_t body_len, gw_parsed *out);
 
 /* Sets string field f of p's request message (of p->route) to the id s[0..len), copied

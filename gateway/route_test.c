@@ -10,9 +10,23 @@
 #include "api.pb-c.h"
 #include "check.h"
 
+/* Parses as the public port does. */
 static int parse(const char *method, const char *path, gw_parsed *p)
 {
-    return gw_route_parse(method, strlen(method), path, strlen(path), NULL, 0, p);
+    return gw_route_parse(GW_ON_PUBLIC, method, strlen(method), path, strlen(path), NULL, 0, p);
+}
+
+/* Parses as a listener of r does. */
+static int parse_on(const gw_route *r, const char *method, const char *path, gw_parsed *p)
+{
+    unsigned listener = r->listeners & (~r->listeners + 1);  /* the lowest bit */
+    return gw_route_parse(listener, method, strlen(method), path, strlen(path), NULL, 0, p);
+}
+
+/* Parses as the admin listener does. */
+static int parse_admin(const char *method, const char *path, gw_parsed *p)
+{
+    return gw_route_parse(GW_ON_ADMIN, method, strlen(method), path, strlen(path), NULL, 0, p);
 }
 
 /* The request field named by a pattern parameter ("{item_id}" -> item_id), or NULL. */
@@ -117,7 +131,7 @@ static void test_every_route(void)
         const char *other = strcmp(r->method, "GET") == 0 ? "POST" : "GET";
         int n = example_path(r, path, sizeof(path), -1, NULL);
 
-        CHECK(parse(r->method, path, &p) == 0);
+        CHECK(parse_on(r, r->method, path, &p) == 0);
         CHECK(p.route == r);
         if (r->kind == GW_ROUTE_RPC && p.route == r) {
             /* The message holds what the path said, and packs. */
@@ -134,35 +148,35 @@ static void test_every_route(void)
             CHECK(protobuf_c_message_get_packed_size(m) > 0 || n == 0);
         }
 
-        CHECK(parse(other, path, &p) == -ENOTSUP);
+        CHECK(parse_on(r, other, path, &p) == -ENOTSUP);
         CHECK(p.route == r);
         CHECK(strstr(p.error, r->method) != NULL);
-        CHECK(parse("HEAD", path, &p) == -ENOTSUP);
+        CHECK(parse_on(r, "HEAD", path, &p) == -ENOTSUP);
 
         snprintf(bad, sizeof(bad), "%s/", path);
-        CHECK(parse(r->method, bad, &p) == -EINVAL);
+        CHECK(parse_on(r, r->method, bad, &p) == -EINVAL);
         CHECK(p.route == r);
         CHECK(strstr(p.error, r->pattern) != NULL);
         snprintf(bad, sizeof(bad), "%s/1", path);
-        CHECK(parse(r->method, bad, &p) == -EINVAL);
+        CHECK(parse_on(r, r->method, bad, &p) == -EINVAL);
         snprintf(bad, sizeof(bad), "%s//", path);
-        CHECK(parse(r->method, bad, &p) == -EINVAL);
+        CHECK(parse_on(r, r->method, bad, &p) == -EINVAL);
         snprintf(bad, sizeof(bad), "%s?a=1&b=/x/y", path);
-        CHECK(parse(r->method, bad, &p) == 0);
+        CHECK(parse_on(r, r->method, bad, &p) == 0);
 
         if (n > 0) {
             /* One segment fewer. */
             snprintf(bad, sizeof(bad), "%s", path);
             *strrchr(bad, '/') = '\0';
-            CHECK(parse(r->method, bad, &p) == -EINVAL);
+            CHECK(parse_on(r, r->method, bad, &p) == -EINVAL);
         }
         for (int k = 0; k < n; k++) {
             example_path(r, bad, sizeof(bad), k, "");
-            CHECK(parse(r->method, bad, &p) == -EINVAL);
+            CHECK(parse_on(r, r->method, bad, &p) == -EINVAL);
             example_path(r, bad, sizeof(bad), k, "a.b");
-            CHECK(parse(r->method, bad, &p) == -EINVAL);
+            CHECK(parse_on(r, r->method, bad, &p) == -EINVAL);
             example_path(r, bad, sizeof(bad), k, "%41");
-            CHECK(parse(r->method, bad, &p) == -EINVAL);
+            CHECK(parse_on(r, r->method, bad, &p) == -EINVAL);
         }
     }
 }
@@ -185,9 +199,9 @@ static void test_not_found(void)
         CHECK(p.error[0] != '\0');
     }
     /* Not NUL-terminated input: only path_len bytes count. */
-    CHECK(gw_route_parse("GET", 3, "/stock/find/abcdef", 14, NULL, 0, &p) == 0);
+    CHECK(gw_route_parse(GW_ON_PUBLIC, "GET", 3, "/stock/find/abcdef", 14, NULL, 0, &p) == 0);
     CHECK_STR(((Wdm__FindItemRequest *)gw_parsed_request(&p))->item_id, "ab");
-    CHECK(gw_route_parse("GETX", 3, "/health", 7, NULL, 0, &p) == 0);
+    CHECK(gw_route_parse(GW_ON_PUBLIC, "GETX", 3, "/health", 7, NULL, 0, &p) == 0);
     /* Methods are case-sensitive. */
     CHECK(parse("get", "/health", &p) == -ENOTSUP);
 }
@@ -220,7 +234,7 @@ static void test_ids(void)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         CHECK(parse("GET", bad[i], &p) == -EINVAL);
     /* A NUL inside the id is not the end of it. */
-    CHECK(gw_route_parse("GET", 3, "/stock/find/a\0b", 15, NULL, 0, &p) == -EINVAL);
+    CHECK(gw_route_parse(GW_ON_PUBLIC, "GET", 3, "/stock/find/a\0b", 15, NULL, 0, &p) == -EINVAL);
 
     CHECK(parse("GET", "/stock/find/x?y", &p) == 0);
     CHECK_STR(find->item_id, "x");
@@ -355,20 +369,21 @@ static void test_messages(void)
     CHECK(protobuf_c_message_get_packed_size(gw_parsed_request(&p)) == 0);
 
     CHECK(parse("GET", "/health", &p) == 0 && p.route->kind == GW_ROUTE_HEALTH);
-    CHECK(parse("GET", "/metrics", &p) == 0 && p.route->kind == GW_ROUTE_METRICS);
-    CHECK(parse("GET", "/metrics?x=1", &p) == 0);
+    CHECK(parse_admin("GET", "/metrics", &p) == 0 && p.route->kind == GW_ROUTE_METRICS);
+    CHECK(parse_admin("GET", "/metrics?x=1", &p) == 0);
     CHECK(parse("POST", "/health", &p) == -ENOTSUP);
     CHECK(parse("GET", "/health/", &p) == -EINVAL);
     CHECK(parse("GET", "/orders/find/o1", &p) == 0 && p.route->service == GW_ORDER);
     CHECK(parse("POST", "/orders/checkout/o1", &p) == 0 && p.route->timeout_ms == 60000);
 }
 
-/* GET /admin/sagas: one RPC to order, no parameters, its reply the SagasReply. */
+/* GET /admin/sagas (admin listener): one RPC to order, no parameters, its reply the
+ * SagasReply. */
 static void test_admin(void)
 {
     gw_parsed p;
 
-    CHECK(parse("GET", "/admin/sagas", &p) == 0);
+    CHECK(parse_admin("GET", "/admin/sagas", &p) == 0);
     CHECK(p.route != NULL && p.route->kind == GW_ROUTE_RPC && p.route->service == GW_ORDER);
     if (p.route == NULL)
         return;
@@ -378,18 +393,41 @@ static void test_admin(void)
     CHECK(p.route->timeout_ms == 10000);
     CHECK(gw_parsed_request(&p)->descriptor == &wdm__sagas_request__descriptor);
     CHECK(protobuf_c_message_get_packed_size(gw_parsed_request(&p)) == 0);
-    CHECK(parse("GET", "/admin/sagas?limit=5", &p) == 0);
+    CHECK(parse_admin("GET", "/admin/sagas?limit=5", &p) == 0);
 
-    CHECK(parse("POST", "/admin/sagas", &p) == -ENOTSUP);
+    CHECK(parse_admin("POST", "/admin/sagas", &p) == -ENOTSUP);
     CHECK(strstr(p.error, "GET /admin/sagas") != NULL);
-    CHECK(parse("GET", "/admin/sagas/", &p) == -EINVAL);
-    CHECK(parse("GET", "/admin/sagas/10", &p) == -EINVAL);
+    CHECK(parse_admin("GET", "/admin/sagas/", &p) == -EINVAL);
+    CHECK(parse_admin("GET", "/admin/sagas/10", &p) == -EINVAL);
     CHECK_STR(p.error, "expected GET /admin/sagas");
-    CHECK(parse("GET", "/admin", &p) == -ENOENT);
-    CHECK(parse("GET", "/admin/", &p) == -ENOENT);
-    CHECK(parse("GET", "/admin/saga", &p) == -ENOENT);
-    CHECK(parse("GET", "/admin/Sagas", &p) == -ENOENT);
-    CHECK(parse("GET", "/sagas", &p) == -ENOENT);
+    CHECK(parse_admin("GET", "/admin", &p) == -ENOENT);
+    CHECK(parse_admin("GET", "/admin/", &p) == -ENOENT);
+    CHECK(parse_admin("GET", "/admin/saga", &p) == -ENOENT);
+    CHECK(parse_admin("GET", "/admin/Sagas", &p) == -ENOENT);
+    CHECK(parse_admin("GET", "/sagas", &p) == -ENOENT);
+}
+
+/* Each listener serves its own routes, and the others are as if they did not exist: 404,
+ * never 405. /health is on both. */
+static void test_listeners(void)
+{
+    gw_parsed p;
+
+    CHECK(parse("GET", "/metrics", &p) == -ENOENT && p.route == NULL);
+    CHECK(parse("GET", "/admin/sagas", &p) == -ENOENT && p.route == NULL);
+    CHECK(parse("POST", "/admin/sagas", &p) == -ENOENT);
+    CHECK(parse("POST", "/metrics", &p) == -ENOENT);
+    CHECK(parse_admin("GET", "/health", &p) == 0 && p.route->kind == GW_ROUTE_HEALTH);
+    CHECK(parse_admin("GET", "/stock/find/x", &p) == -ENOENT);
+    CHECK(parse_admin("POST", "/orders/checkout/o1", &p) == -ENOENT);
+    CHECK(parse_admin("POST", "/stock/batch_init/1/2/3", &p) == -ENOENT);
+    /* Every route is served somewhere, and only batch_init routes are batch_init. */
+    for (size_t i = 0; i < GW_N_ROUTES; i++) {
+        const gw_route *r = &gw_routes[i];
+        CHECK(r->listeners != 0);
+        CHECK(r->batch_init == (strstr(r->pattern, "/batch_init/") != NULL));
+        CHECK(!r->batch_init || r->listeners == GW_ON_PUBLIC);
+    }
 }
 
 int main(void)
@@ -402,5 +440,6 @@ int main(void)
     test_ranges();
     test_messages();
     test_admin();
+    test_listeners();
     return check_status("route_test");
 }

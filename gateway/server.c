@@ -2,13 +2,14 @@
 #include "server.h"
 
 #include <errno.h>
-#include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "linger.h"
 #include "log.h"
+#include "net_listen.h"
 #include "proxy.h"
 
 /* Connections accepted per wake-up of a listener, at most (others wait for the next). */
@@ -17,28 +18,6 @@
  * listener stays readable then, and accepting at once again would spin. */
 #define ACCEPT_PAUSE_MS 100
 
-/* Opens a non-blocking TCP socket listening on 0.0.0.0:port, with SO_REUSEPORT so that
- * every thread (and every gateway process) has its own. Returns 0 and sets *out (the
- * caller's to close), or a negative errno. */
-static int listen_socket(uint16_t port, int *out)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
-                             .sin_addr.s_addr = htonl(INADDR_ANY)};
-    int fd, on = 1, rv;
-
-    if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-        return -errno;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
-        bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, SOMAXCONN) != 0) {
-        rv = -errno;
-        close(fd);
-        return rv;
-    }
-    *out = fd;
-    return 0;
-}
-
 static void on_accept(h2o_socket_t *listener, const char *err);
 
 /* The pause is over: listen again. */
@@ -46,8 +25,9 @@ static void on_accept_resume(h2o_timeout_entry_t *entry)
 {
     gw_thread *t = H2O_STRUCT_FROM_MEMBER(gw_thread, accept_resume, entry);
 
-    if (t->listener != NULL)
-        h2o_socket_read_start(t->listener, on_accept);
+    for (size_t i = 0; i < GW_N_LISTENERS; i++)
+        if (t->listeners[i].sock != NULL)
+            h2o_socket_read_start(t->listeners[i].sock, on_accept);
 }
 
 /* The listener is readable: hands new connections to h2o. When accept fails for want of
@@ -55,7 +35,8 @@ static void on_accept_resume(h2o_timeout_entry_t *entry)
  * the backlog) instead of spinning on a listener that stays readable. */
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
-    gw_thread *t = listener->data;
+    gw_listener *l = listener->data;
+    gw_thread *t = l->thread;
     h2o_socket_t *sock;
 
     if (err != NULL)
@@ -65,30 +46,59 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         if ((sock = h2o_evloop_socket_accept(listener)) == NULL) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 atomic_fetch_add(&t->metrics->accept_pauses, 1);
-                h2o_socket_read_stop(listener);
-                h2o_timeout_link(t->loop, &t->accept_pause, &t->accept_resume);
+                for (size_t j = 0; j < GW_N_LISTENERS; j++)
+                    if (t->listeners[j].sock != NULL)
+                        h2o_socket_read_stop(t->listeners[j].sock);
+                if (!h2o_timeout_is_linked(&t->accept_resume))
+                    h2o_timeout_link(t->loop, &t->accept_pause, &t->accept_resume);
             }
             return;
         }
         /* Without a spare descriptor it still serves; only its close is abrupt. */
         (void)gw_linger_watch(t, sock);
-        h2o_accept(&t->accept_ctx, sock);
+        h2o_accept(&l->accept_ctx, sock);
     }
 }
 
 int gw_thread_init(gw *g, size_t index)
 {
     gw_thread *t = &g->threads[index];
+    char public_addr[16];
+    uint16_t port;
     int rv;
 
     t->gw = g;
     t->index = index;
     t->metrics = &g->metrics[index];
-    if ((rv = listen_socket(g->port, &t->listen_fd)) != 0) {
+    for (size_t i = 0; i < GW_N_LISTENERS; i++)
+        t->listeners[i] = (gw_listener){.thread = t, .fd = -1};
+    snprintf(public_addr, sizeof(public_addr), ":%u", (unsigned)g->port);
+    if ((rv = net_listen(public_addr, true, SOMAXCONN, &t->listeners[GW_PUBLIC].fd, &port)) !=
+        0) {
         log_error("listen on port %u: %s", (unsigned)g->port, strerror(-rv));
         return rv;
     }
+    /* The admin listener is thread 0's alone: little traffic, and the process's own. */
+    if (index == 0 && g->admin_addr != NULL &&
+        (rv = net_listen(g->admin_addr, false, 64, &t->listeners[GW_ADMIN].fd, &port)) != 0) {
+        log_error("WDM_ADMIN_ADDR=%s: %s", g->admin_addr,
+                  rv == -EINVAL ? "expected host:port" : strerror(-rv));
+        return rv;
+    }
     return 0;
+}
+
+/* Makes listener l (whose fd main opened) a socket of t's loop, accepting for hosts. */
+static void listener_setup(gw_thread *t, gw_listener *l, h2o_hostconf_t **hosts)
+{
+    if (l->fd < 0)
+        return;
+    l->accept_ctx.ctx = &t->ctx;
+    l->accept_ctx.hosts = hosts;
+    l->sock = h2o_evloop_socket_create(t->loop, l->fd, H2O_SOCKET_FLAG_DONT_READ);
+    l->fd = -1; /* the socket's now */
+    l->sock->data = l;
+    h2o_socket_read_start(l->sock, on_accept);
 }
 
 /* Builds the thread's loop, context, reply receiver and listener. Loop thread. */
@@ -96,16 +106,12 @@ static void thread_setup(gw_thread *t)
 {
     t->loop = h2o_evloop_create();
     h2o_context_init(&t->ctx, t->loop, &t->gw->config);
-    t->accept_ctx.ctx = &t->ctx;
-    t->accept_ctx.hosts = t->gw->config.hosts;
     gw_proxy_init(t);
     gw_linger_init(t);
     h2o_timeout_init(t->loop, &t->accept_pause, ACCEPT_PAUSE_MS);
     t->accept_resume = (h2o_timeout_entry_t){.cb = on_accept_resume};
-    t->listener = h2o_evloop_socket_create(t->loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
-    t->listen_fd = -1; /* the socket's now */
-    t->listener->data = t;
-    h2o_socket_read_start(t->listener, on_accept);
+    for (size_t i = 0; i < GW_N_LISTENERS; i++)
+        listener_setup(t, &t->listeners[i], t->gw->hosts[i]);
 }
 
 /* The thread's body: serves until asked to stop, then stops accepting, tells main it
@@ -128,9 +134,14 @@ static void *thread_main(void *arg)
         h2o_evloop_run(t->loop, INT32_MAX);
 
     h2o_timeout_unlink(&t->accept_resume);
-    h2o_socket_read_stop(t->listener);
-    h2o_socket_close(t->listener);
-    t->listener = NULL;
+    for (size_t i = 0; i < GW_N_LISTENERS; i++) {
+        gw_listener *l = &t->listeners[i];
+        if (l->sock == NULL)
+            continue;
+        h2o_socket_read_stop(l->sock);
+        h2o_socket_close(l->sock);
+        l->sock = NULL;
+    }
     h2o_context_request_shutdown(&t->ctx);
     atomic_store(&t->draining, true);
 

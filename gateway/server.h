@@ -1,6 +1,6 @@
 /* server: the loop threads. Each has its own h2o event loop and context and its own
  * listening socket on the gateway port (SO_REUSEPORT), and serves its connections from
- * accept to close.
+ * accept to close. Thread 0 also listens on the admin address (gateway.h).
  *
  * Everything of h2o's that a thread uses is created on that thread: h2o keeps
  * per-thread state (recycled memory, buffer prototypes) that a socket remembers from
@@ -11,7 +11,7 @@
 
 #include "gateway.h"
 
-/* Prepares thread `index` of g and opens its listening socket, on the main thread, so
+/* Prepares thread `index` of g and opens its listening sockets, on the main thread, so
  * that a port in use is a start-up error. Returns 0, or a negative errno (socket, bind,
  * listen; logged). */
 int gw_thread_init(gw *g, size_t index);

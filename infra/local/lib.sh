@@ -22,7 +22,7 @@
 #   WDM_INFRA_TIMEOUT      [90]     up: seconds to wait for Redis, Sentinel, RabbitMQ
 #   WDM_HEALTH_TIMEOUT     [120]    up: seconds to wait for the gateway's /health
 #
-# Port offsets from WDM_PORT_BASE (a topology uses WDM_PORT_BASE .. WDM_PORT_BASE+159,
+# Port offsets from WDM_PORT_BASE (a topology uses WDM_PORT_BASE .. WDM_PORT_BASE+169,
 # plus WDM_GATEWAY_PORT, WDM_RABBITMQ_PORT and WDM_RABBITMQ_MGMT_PORT):
 #    1-3   Redis group "order"    (instance 1 starts as master, 2 and 3 as replicas)
 #   11-13  Redis group "stock"
@@ -41,6 +41,7 @@
 #  132-133 RabbitMQ nodes 2-3: AMQP                  (node 1: WDM_RABBITMQ_PORT)
 #  142-143 RabbitMQ nodes 2-3: management UI          (node 1: WDM_RABBITMQ_MGMT_PORT)
 #  152-153 RabbitMQ nodes 2-3: Erlang distribution    (node 1: offset 71)
+#  161-164 gateways 1-4: admin listener (WDM_ADMIN_ADDR: /metrics, /admin/sagas)
 #
 # Process names (pids/<name>.pid, logs/<name>.log): redis-<group>-<i>, sentinel-<i>,
 # epmd, rabbitmq-<n> (the node's Erlang VM; rabbitmq-launcher-<n> is the shell that
@@ -79,8 +80,8 @@ load_settings() {
     ((GATEWAYS >= 1 && GATEWAYS <= 4)) || die "WDM_GATEWAYS=$GATEWAYS: expected 1..4"
     ((RABBITMQ_NODES == 1 || RABBITMQ_NODES == 3)) ||
         die "WDM_RABBITMQ_NODES=$RABBITMQ_NODES: expected 1 or 3"
-    ((PORT_BASE >= 1024 && PORT_BASE + 159 <= 65535)) ||
-        die "WDM_PORT_BASE=$PORT_BASE: expected 1024..65376"
+    ((PORT_BASE >= 1024 && PORT_BASE + 169 <= 65535)) ||
+        die "WDM_PORT_BASE=$PORT_BASE: expected 1024..65366"
     # The password goes into config files unquoted.
     [[ $REDIS_PASSWORD =~ ^[A-Za-z0-9._~+=-]+$ ]] ||
         die "WDM_REDIS_PASSWORD: use only letters, digits and . _ ~ + = -"
@@ -144,6 +145,18 @@ metrics_port() {
         *) die "unknown service $1" ;;
     esac
     echo $((PORT_BASE + offset + $2))
+}
+
+# admin_port N: port of gateway-N's admin listener (WDM_ADMIN_ADDR, 127.0.0.1:port).
+admin_port() {
+    echo $((PORT_BASE + 160 + $1))
+}
+
+# admin_addrs: "gateway-N=127.0.0.1:port ..." of every gateway.
+admin_addrs() {
+    local i out=()
+    for ((i = 1; i <= GATEWAYS; i++)); do out+=("gateway-$i=127.0.0.1:$(admin_port "$i")"); done
+    echo "${out[*]}"
 }
 
 # metrics_addrs: "name=127.0.0.1:port ..." of every service replica.

@@ -221,16 +221,18 @@ class Suite:
     # ---- saga bookkeeping ----
 
     async def sagas_inflight(self, topo, session):
-        """(number of sagas in flight, "stuck" or None, source): GET /admin/sagas when the
-        gateway has it, else ZCARD sagas:inflight on the order master."""
-        try:
-            async with session.get(topo.url + "/admin/sagas", timeout=aiohttp.ClientTimeout(total=3)) as r:
-                if r.status == 200:
-                    body = await r.json(content_type=None)
-                    if isinstance(body, dict) and isinstance(body.get("inflight"), int):
-                        return body["inflight"], body.get("stuck"), "GET /admin/sagas"
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-            pass
+        """(number of sagas in flight, "stuck" or None, source): GET /admin/sagas from the
+        first gateway's admin listener that answers, else ZCARD sagas:inflight on the
+        order master."""
+        for url in topo.admin_urls:
+            try:
+                async with session.get(url + "/admin/sagas", timeout=aiohttp.ClientTimeout(total=3)) as r:
+                    if r.status == 200:
+                        body = await r.json(content_type=None)
+                        if isinstance(body, dict) and isinstance(body.get("inflight"), int):
+                            return body["inflight"], body.get("stuck"), "GET /admin/sagas"
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                pass
 
         def zcard():
             with topo.redis("order") as r:

@@ -230,6 +230,11 @@ class Topology:
     def url(self):
         return self.topo.get("WDM_GATEWAY_URL") or f"http://127.0.0.1:{self.env['WDM_GATEWAY_PORT']}"
 
+    @property
+    def admin_urls(self):
+        """Every gateway's admin listener (/admin/sagas, /metrics), in gateway order."""
+        return ["http://" + a.partition("=")[2] for a in self.topo.get("WDM_ADMIN_ADDRS", "").split()]
+
     def processes(self):
         """Every process name of the topology (WDM_PROCESSES, in start order)."""
         return self.topo.get("WDM_PROCESSES", "").split()

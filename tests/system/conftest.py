@@ -7,6 +7,8 @@ end, also when tests or the start fail.
 Environment:
   WDM_BUILD_DIR           the build to run (required unless WDM_TEST_URL is set)
   WDM_TEST_URL            test an already running gateway; start nothing
+  WDM_TEST_ADMIN_URL      with WDM_TEST_URL: that gateway's admin listener (/metrics,
+                          /admin/sagas); tests that need it are skipped without it
   WDM_TEST_GATEWAY_PORT   gateway port (default 18000)
   WDM_TEST_PORT_BASE      first port of the other processes (default 17000)
   WDM_TEST_RABBITMQ_PORT, WDM_TEST_RABBITMQ_MGMT_PORT   (default 17672, 17673)
@@ -150,6 +152,11 @@ class Topology:
     @property
     def url(self):
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def admin_url(self):
+        """gateway-1's admin listener (infra/local/lib.sh: admin_port)."""
+        return f"http://127.0.0.1:{self.port_base + 161}"
 
     def up(self):
         timeout = _env_int("WDM_TEST_UP_TIMEOUT", 240)
@@ -315,8 +322,9 @@ def base_url():
         topo.down()
         pytest.fail(f"{why}\n--- tail of {topo.up_log} ---\n{log}\n(logs saved under {topo.tmp})",
                     pytrace=False)
-    global _RUN_DIR
+    global _RUN_DIR, _ADMIN_URL
     _RUN_DIR = topo.run_dir
+    _ADMIN_URL = topo.admin_url
     try:
         yield topo.url
     finally:
@@ -324,6 +332,7 @@ def base_url():
 
 
 _RUN_DIR = None   # the run dir of the topology base_url started
+_ADMIN_URL = None  # its first gateway's admin listener
 
 
 @pytest.fixture(scope="session")
@@ -341,6 +350,20 @@ def topology_env(base_url):
 @pytest.fixture(scope="session")
 def api(base_url):
     return Api(base_url)
+
+
+@pytest.fixture(scope="session")
+def admin_url(base_url):
+    """The admin listener (/metrics, /admin/sagas) of a gateway of the topology."""
+    url = _ADMIN_URL or os.environ.get("WDM_TEST_ADMIN_URL", "").rstrip("/")
+    if not url:
+        pytest.skip("no admin listener: set WDM_TEST_ADMIN_URL along with WDM_TEST_URL")
+    return url
+
+
+@pytest.fixture(scope="session")
+def admin(admin_url):
+    return Api(admin_url)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
-"""GET /admin/sagas (order.sagas, order/saga_list.lua): the checkout sagas in flight, for
-operators and the chaos tests:
+"""GET /admin/sagas (order.sagas, order/saga_list.lua) on the gateway's admin listener: the
+checkout sagas in flight, for operators and the chaos tests:
     {"inflight": n, "stuck": m, "sagas": [[saga_id, order_id, state, owner, age_ms,
                                           lease_left_ms, deadline_left_ms, stuck], ...]}
 Through the API: nothing in flight, then a checkout held up by stopping (SIGSTOP) every
@@ -24,9 +24,9 @@ PB = {"Accept": "application/x-protobuf"}
 SETTLE_S = 60        # a saga left by an earlier test ends within its deadline (30 s)
 
 
-def sagas(api):
+def sagas(admin):
     """The endpoint's JSON, its shape checked; sagas as dicts of FIELDS."""
-    body = expect_ok(api.get("/admin/sagas"), {"inflight", "stuck", "sagas"})
+    body = expect_ok(admin.get("/admin/sagas"), {"inflight", "stuck", "sagas"})
     assert is_int(body["inflight"]) and is_int(body["stuck"]), body
     assert 0 <= body["stuck"] <= body["inflight"], body
     assert isinstance(body["sagas"], list) and len(body["sagas"]) <= min(body["inflight"], 100), body
@@ -41,29 +41,51 @@ def sagas(api):
     return body
 
 
-def settled(api, timeout=SETTLE_S):
+def settled(admin, timeout=SETTLE_S):
     """Waits until no saga is in flight; returns the last answer."""
     deadline = time.monotonic() + timeout
-    body = sagas(api)
+    body = sagas(admin)
     while body["inflight"] and time.monotonic() < deadline:
         time.sleep(0.25)
-        body = sagas(api)
+        body = sagas(admin)
     return body
 
 
-def test_nothing_in_flight(api, pb):
-    assert settled(api) == {"inflight": 0, "stuck": 0, "sagas": []}
-    r = api.get("/admin/sagas", headers=PB)
+def test_nothing_in_flight(admin, pb):
+    assert settled(admin) == {"inflight": 0, "stuck": 0, "sagas": []}
+    r = admin.get("/admin/sagas", headers=PB)
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/x-protobuf")
     msg = pb.SagasReply()
     msg.ParseFromString(r.content)
     assert (msg.inflight, msg.stuck, len(msg.sagas)) == (0, 0, 0)
 
 
-def test_only_get_without_parameters(api):
-    assert api.post("/admin/sagas").status_code == 405
-    assert api.get("/admin/sagas/5").status_code == 400
-    assert api.get("/admin/saga").status_code == 404
+def test_only_get_without_parameters(admin):
+    assert admin.post("/admin/sagas").status_code == 405
+    assert admin.get("/admin/sagas/5").status_code == 400
+    assert admin.get("/admin/saga").status_code == 404
+
+
+def test_admin_listener_serves_no_api(admin, api):
+    """The admin listener serves /metrics, /admin/sagas and /health only; the API's routes
+    are 404 there, and its /health is the public one's."""
+    assert admin.get("/health").status_code == 200
+    item = api.new_item(10, stock=1)
+    for method, path in [("GET", f"/stock/find/{item}"), ("POST", f"/stock/subtract/{item}/1"),
+                         ("POST", "/payment/create_user"), ("POST", "/stock/batch_init/1/1/1")]:
+        r = admin.req(method, path)
+        assert r.status_code == 404, (method, path, r.status_code, r.text[:200])
+    assert api.item(item)["stock"] == 1
+
+
+def test_public_port_serves_no_admin(api):
+    """/admin/sagas and /metrics are not on the public port: 404 for any method, as for
+    any path that does not exist (not 405, which would say the path exists)."""
+    for method in ("GET", "POST"):
+        for path in ("/admin/sagas", "/metrics", "/admin/sagas?limit=5", "/metrics/"):
+            r = api.req(method, path)
+            assert r.status_code == 404, (method, path, r.status_code, r.text[:200])
+            assert r.json() == {"error": "not found"}, r.text[:200]
 
 
 def _payment_pids(env):
@@ -85,11 +107,11 @@ def _signal_all(pids, sig):
             pass
 
 
-def test_lists_a_saga_that_waits(api, pb, topology_env):
+def test_lists_a_saga_that_waits(api, admin, pb, topology_env):
     """Every payment replica stopped: the Charge waits in its queue, the saga stays
     CHARGING and is listed with its order, owner and a growing age; once payment runs
     again the checkout is paid and the list is empty."""
-    assert settled(api)["inflight"] == 0
+    assert settled(admin)["inflight"] == 0
     user = api.new_user(100)
     item = api.new_item(10, stock=5)
     order = api.new_order(user)
@@ -111,8 +133,8 @@ def test_lists_a_saga_that_waits(api, pb, topology_env):
         mine = []
         while not mine and time.monotonic() < deadline:
             time.sleep(0.1)
-            mine = [s for s in sagas(api)["sagas"] if s["order_id"] == order]
-        assert len(mine) == 1, f"order {order} not listed: {sagas(api)}"
+            mine = [s for s in sagas(admin)["sagas"] if s["order_id"] == order]
+        assert len(mine) == 1, f"order {order} not listed: {sagas(admin)}"
         first, t_first = mine[0], time.monotonic()
         assert ID_RE.match(first["saga_id"]) and ID_RE.match(first["owner"]), first
         assert first["state"] == "CHARGING", first
@@ -120,7 +142,7 @@ def test_lists_a_saga_that_waits(api, pb, topology_env):
         assert first["stuck"] is False, first
 
         time.sleep(1)
-        body = sagas(api)
+        body = sagas(admin)
         later = next(s for s in body["sagas"] if s["order_id"] == order)
         elapsed_ms = (time.monotonic() - t_first) * 1000
         assert later["saga_id"] == first["saga_id"] and later["state"] == "CHARGING", later
@@ -129,7 +151,7 @@ def test_lists_a_saga_that_waits(api, pb, topology_env):
         assert body["inflight"] >= 1
 
         # The same through protobuf.
-        r = api.get("/admin/sagas", headers=PB)
+        r = admin.get("/admin/sagas", headers=PB)
         assert r.status_code == 200, r.content[:200]
         msg = pb.SagasReply()
         msg.ParseFromString(r.content)
@@ -145,7 +167,7 @@ def test_lists_a_saga_that_waits(api, pb, topology_env):
     assert "error" not in answer, answer
     assert expect_ok(answer["resp"]) == {"order_id": order, "paid": True}
     assert api.order(order)["paid"] is True
-    body = settled(api, timeout=10)
+    body = settled(admin, timeout=10)
     assert body == {"inflight": 0, "stuck": 0, "sagas": []}
 
 

@@ -1,6 +1,7 @@
-"""The gateway's bounds (DESIGN §9): a cap on the calls it holds for services, past
-which a request is answered 503 with Retry-After and nothing is sent on; and accepting
-that pauses instead of spinning when the process is out of descriptors.
+"""The gateway's bounds and guards (DESIGN §9): caps on the calls it holds for services
+and on its connections, past which a request is answered 503 with Retry-After and
+nothing is sent on; accepting that pauses instead of spinning when the process is out of
+descriptors; batch_init switched off or guarded by a token.
 
 Each test starts a gateway of its own (our binary, on a port of its own) in front of the
 test topology's services, with a small bound, and stops it at the end."""
@@ -30,16 +31,19 @@ def cpu_seconds(pid):
 
 @pytest.fixture
 def own_gateway(topology_env, tmp_path):
-    """start(max_calls=..., nofile=...) -> base URL of a gateway of our own."""
+    """start(max_calls=..., nofile=..., **settings) -> (base URL, process, admin URL) of a
+    gateway of our own; settings are more WDM_* variables."""
     procs = []
 
-    def start(max_calls=4096, nofile=None):
-        port = free_port()
+    def start(max_calls=4096, nofile=None, **settings):
+        port, admin_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("WDM_")}
         env.update(WDM_GATEWAY_PORT=str(port), WDM_GATEWAY_THREADS="1",
                    WDM_GATEWAY_MAX_CALLS=str(max_calls),
+                   WDM_ADMIN_ADDR=f"127.0.0.1:{admin_port}",
                    **{k: topology_env[k] for k in ("WDM_STOCK_URLS", "WDM_PAYMENT_URLS",
-                                                   "WDM_ORDER_URLS")})
+                                                   "WDM_ORDER_URLS")},
+                   **settings)
 
         def limit():
             if nofile:
@@ -53,7 +57,7 @@ def own_gateway(topology_env, tmp_path):
         for _ in range(100):
             try:
                 if requests.get(url + "/health", timeout=2).status_code == 200:
-                    return url, p
+                    return url, p, f"http://127.0.0.1:{admin_port}"
             except requests.RequestException:
                 pass
             time.sleep(0.1)
@@ -70,7 +74,7 @@ def own_gateway(topology_env, tmp_path):
 
 
 def test_past_the_call_cap_a_request_is_503_with_retry_after_and_changes_nothing(api, own_gateway):
-    url, _ = own_gateway(max_calls=2)
+    url, _, _ = own_gateway(max_calls=2)
     user = api.new_user(credit=1000)
     item = api.new_item(price=1, stock=1000)
     orders = api.new_orders(user, item, 40)
@@ -92,7 +96,7 @@ def test_past_the_call_cap_a_request_is_503_with_retry_after_and_changes_nothing
 def test_busy_answers_carry_retry_after(api, own_gateway):
     """A cap of one call: while a slow call (a checkout waiting for its saga) holds it,
     another request gets 503 with `Retry-After: 1`."""
-    url, _ = own_gateway(max_calls=1)
+    url, _, _ = own_gateway(max_calls=1)
     user = api.new_user(credit=100)
     item = api.new_item(price=1, stock=100)
     orders = api.new_orders(user, item, 30)
@@ -109,7 +113,7 @@ def test_out_of_descriptors_accepting_pauses_and_recovers(own_gateway):
     """With 64 descriptors, 150 connections at once: the gateway cannot accept them all.
     It must not spin on its listener meanwhile (little CPU while they wait), it counts
     the pauses, and once they are gone it serves again."""
-    url, p = own_gateway(nofile=64)
+    url, p, admin_url = own_gateway(nofile=64)
     host, port = "127.0.0.1", int(url.rsplit(":", 1)[1])
     conns = []
     for _ in range(150):
@@ -126,7 +130,7 @@ def test_out_of_descriptors_accepting_pauses_and_recovers(own_gateway):
     assert used < 0.5 * wall, f"the gateway used {used:.2f} s of CPU in {wall:.2f} s while out of descriptors"
     for _ in range(50):
         try:
-            r = requests.get(url + "/metrics", timeout=2)
+            r = requests.get(admin_url + "/metrics", timeout=2)
             if r.status_code == 200:
                 break
         except requests.RequestException:
@@ -136,6 +140,90 @@ def test_out_of_descriptors_accepting_pauses_and_recovers(own_gateway):
     pauses = [ln for ln in r.text.splitlines() if ln.startswith("wdm_gateway_accept_pauses_total ")]
     assert pauses and int(pauses[0].split()[1]) > 0, pauses
     assert requests.get(url + "/health", timeout=5).status_code == 200
+
+
+def metric(admin_url, name):
+    r = requests.get(admin_url + "/metrics", timeout=5)
+    assert r.status_code == 200, r.status_code
+    lines = [ln for ln in r.text.splitlines() if ln.startswith(name + " ")]
+    assert len(lines) == 1, (name, lines)
+    return float(lines[0].split()[1])
+
+
+def test_past_the_connection_cap_a_request_is_503_and_its_connection_closes(api, own_gateway):
+    """A gateway that may hold 4 connections: with 4 open, a request on a 5th is answered
+    503 with Retry-After and Connection: close, and its write is not applied; the admin
+    listener serves on; once the 4 close, requests are served again."""
+    url, _, admin_url = own_gateway(WDM_GATEWAY_MAX_CONNECTIONS="4")
+    item = api.new_item(price=1, stock=10)
+    port = int(url.rsplit(":", 1)[1])
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(4)]
+    try:
+        deadline = time.monotonic() + 10
+        while metric(admin_url, "wdm_gateway_connections") < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        r = requests.post(f"{url}/stock/subtract/{item}/1", timeout=10)
+        assert r.status_code == 503, (r.status_code, r.text[:200])
+        assert r.headers.get("Retry-After") == "1" and r.headers.get("Connection") == "close", \
+            dict(r.headers)
+        assert requests.get(admin_url + "/health", timeout=10).status_code == 200
+    finally:
+        for s in idle:
+            s.close()
+    assert api.item(item)["stock"] == 10
+    deadline = time.monotonic() + 10
+    while metric(admin_url, "wdm_gateway_connections") > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    r = requests.post(f"{url}/stock/subtract/{item}/1", timeout=10)
+    assert r.status_code == 200, (r.status_code, r.text[:200])
+    assert api.item(item)["stock"] == 9
+
+
+TOKEN = "t0k3n-" + "x" * 20
+
+
+def test_batch_init_needs_the_token_when_one_is_set(api, own_gateway):
+    """WDM_ADMIN_TOKEN: batch_init without the token, or with another, is 401 with
+    WWW-Authenticate and writes nothing; with it, it runs. Other routes need no token."""
+    url, _, _ = own_gateway(WDM_ADMIN_TOKEN=TOKEN)
+    stock = 700000 + int(time.time()) % 99991     # a value no other test writes
+    path = f"{url}/stock/batch_init/1/{stock}/3"
+    for headers in ({}, {"Authorization": "Bearer " + TOKEN[:-1] + "y"},
+                    {"Authorization": "Basic " + TOKEN}, {"Authorization": TOKEN}):
+        r = requests.post(path, headers=headers, timeout=30)
+        assert r.status_code == 401, (headers, r.status_code, r.text[:200])
+        assert r.headers.get("WWW-Authenticate", "").startswith("Bearer"), dict(r.headers)
+    first = requests.get(f"{url}/stock/find/0", timeout=10)      # no token needed
+    assert first.status_code in (200, 404), first.status_code        # 404: no batch_init yet
+    assert first.status_code == 404 or first.json()["stock"] != stock
+    r = requests.post(path, headers={"Authorization": "Bearer " + TOKEN}, timeout=60)
+    assert r.status_code == 200, (r.status_code, r.text[:200])
+    assert api.item("0")["stock"] == stock
+
+
+def test_batch_init_switched_off(api, own_gateway):
+    """WDM_BATCH_INIT=0: every batch_init route is 404, as if it did not exist."""
+    url, _, _ = own_gateway(WDM_BATCH_INIT="0", WDM_ADMIN_TOKEN=TOKEN)
+    for path in ("/stock/batch_init/1/5/3", "/payment/batch_init/1/5", "/orders/batch_init/1/1/1/1"):
+        r = requests.post(url + path, headers={"Authorization": "Bearer " + TOKEN}, timeout=30)
+        assert r.status_code == 404, (path, r.status_code, r.text[:200])
+        assert r.json() == {"error": "not found"}
+
+
+def test_bad_guard_settings_stop_the_start(topology_env, tmp_path):
+    """A token too short to be a secret, or WDM_BATCH_INIT not 0 or 1: the gateway
+    refuses to start (exit status 1), with the reason in its log."""
+    for settings, says in (({"WDM_ADMIN_TOKEN": "short"}, "WDM_ADMIN_TOKEN"),
+                           ({"WDM_BATCH_INIT": "yes"}, "WDM_BATCH_INIT"),
+                           ({"WDM_ADMIN_ADDR": "nowhere"}, "WDM_ADMIN_ADDR")):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WDM_")}
+        env.update(WDM_GATEWAY_PORT=str(free_port()),
+                   **{k: topology_env[k] for k in ("WDM_STOCK_URLS", "WDM_PAYMENT_URLS",
+                                                   "WDM_ORDER_URLS")}, **settings)
+        p = subprocess.run([str(BUILD / "gateway" / "gateway")], env=env, capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 1, (settings, p.returncode, p.stderr[-500:])
+        assert says in p.stderr + p.stdout, (settings, p.stderr[-500:])
 
 
 def test_no_cleartext_http2(base_url):

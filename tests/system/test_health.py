@@ -1,4 +1,4 @@
-"""GET /health and GET /metrics."""
+"""GET /health (public port and admin listener) and GET /metrics (admin listener)."""
 
 import re
 
@@ -10,9 +10,9 @@ def test_health(api):
     assert r.status_code == 200, (r.status_code, r.text)
 
 
-def test_metrics_prometheus_text(api):
+def test_metrics_prometheus_text(api, admin):
     api.get("/health")
-    r = api.get("/metrics")
+    r = admin.get("/metrics")
     assert r.status_code == 200, (r.status_code, r.text[:200])
     assert r.headers.get("Content-Type", "").startswith("text/plain"), r.headers.get("Content-Type")
     lines = [ln for ln in r.text.splitlines() if ln.strip() and not ln.startswith("#")]

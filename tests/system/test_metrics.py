@@ -1,11 +1,12 @@
-"""GET /metrics of the gateway and of every service replica (WDM_METRICS_ADDR): valid
-Prometheus text whose counters grow by exactly what the test sent, and a service's
-metrics port that answers garbage with a 4xx and goes on serving.
+"""GET /metrics of every gateway (its admin listener, WDM_ADMIN_ADDR) and of every service
+replica (WDM_METRICS_ADDR): valid Prometheus text whose counters grow by exactly what the
+test sent, and a service's metrics port that answers garbage with a 4xx and goes on
+serving.
 
-Several gateway processes may share the gateway's port (SO_REUSEPORT), and a scrape
-reaches one of them: the test scrapes on fresh connections until it has seen every
-gateway (wdm_gateway_info{pid}) and sums them. Service replicas have a metrics address
-each (topology.env: WDM_METRICS_ADDRS="name=host:port ...")."""
+Several gateway processes share the public port (SO_REUSEPORT), but each has an admin
+listener of its own, so a scrape names its process (topology.env: WDM_ADMIN_ADDRS); the
+test checks that each is another process (wdm_gateway_info{pid}) and sums them. Service
+replicas have a metrics address each (WDM_METRICS_ADDRS="name=host:port ...")."""
 
 import re
 import socket
@@ -103,16 +104,16 @@ def gateway_pid(samples):
     return pids[0]
 
 
-def scrape_gateways(base_url, expected):
-    """{pid: samples} of every gateway process behind base_url, by scraping on fresh
-    connections until `expected` of them answered (the kernel picks one per connection)."""
+def scrape_gateways(gateway_metrics):
+    """{pid: samples} of every gateway process, from each one's admin listener; each must
+    be a different process."""
     found = {}
-    for _ in range(400):
-        s = scrape(base_url)
-        found.setdefault(gateway_pid(s), s)
-        if len(found) >= expected:
-            return found
-    pytest.fail(f"saw gateways {sorted(found)} in 400 scrapes, expected {expected}")
+    for name, url in gateway_metrics.items():
+        s = scrape(url)
+        pid = gateway_pid(s)
+        assert pid not in found, f"{name} ({url}) is the same process as another gateway"
+        found[pid] = s
+    return found
 
 
 def counter_delta(before, after, name, key_label, keys, **fixed):
@@ -133,22 +134,29 @@ def env(request):
         return {}
 
 
+def named_urls(env, key):
+    """{name: "http://host:port"} from topology.env's "name=host:port ..." list `key`."""
+    out = {}
+    for a in env.get(key, "").split():
+        name, _, hostport = a.partition("=")
+        out[name] = "http://" + hostport
+    return out
+
+
 @pytest.fixture(scope="module")
-def n_gateways(env):
-    return int(env.get("WDM_GATEWAYS") or 1)
+def gateway_metrics(env, admin_url):
+    """{gateway name: admin listener URL} of every gateway (just the one at admin_url when
+    the topology is not ours)."""
+    return named_urls(env, "WDM_ADMIN_ADDRS") or {"gateway": admin_url}
 
 
 @pytest.fixture(scope="module")
 def service_metrics(env):
     """{replica name: "http://host:port"} of every service replica's metrics address."""
-    addrs = env.get("WDM_METRICS_ADDRS", "").split()
-    if not addrs:
+    out = named_urls(env, "WDM_METRICS_ADDRS")
+    if not out:
         pytest.skip("the topology gives its services no WDM_METRICS_ADDR "
                     "(topology.env has no WDM_METRICS_ADDRS)")
-    out = {}
-    for a in addrs:
-        name, _, hostport = a.partition("=")
-        out[name] = "http://" + hostport
     return out
 
 
@@ -158,16 +166,18 @@ def by_service(service_metrics, service):
     return urls
 
 
-def test_gateway_metrics_text(api, base_url, n_gateways):
+def test_gateway_metrics_text(api, gateway_metrics, env):
     api.get("/health")
-    for pid, s in scrape_gateways(base_url, n_gateways).items():
+    found = scrape_gateways(gateway_metrics)
+    assert len(found) == int(env.get("WDM_GATEWAYS") or 1)
+    for pid, s in found.items():
         assert value(s, "process_resident_memory_bytes") > 0, pid
         assert abs(value(s, "process_start_time_seconds") - time.time()) < 86400, pid
         assert value(s, "wdm_gateway_inflight_rpcs") >= 0
 
 
-def test_counts_grow_by_what_was_sent(api, base_url, n_gateways, service_metrics):
-    gw_before = scrape_gateways(base_url, n_gateways)
+def test_counts_grow_by_what_was_sent(api, gateway_metrics, service_metrics):
+    gw_before = scrape_gateways(gateway_metrics)
     svc_before = {n: scrape(u) for n, u in service_metrics.items()}
 
     user = api.new_user(credit=100)                       # payment.create_user, add_funds
@@ -182,7 +192,7 @@ def test_counts_grow_by_what_was_sent(api, base_url, n_gateways, service_metrics
     assert expect_ok(api.post(f"/orders/checkout/{order}"))["paid"] is True
     api.order(order)                                      # order.find
 
-    gw_after = scrape_gateways(base_url, n_gateways)
+    gw_after = scrape_gateways(gateway_metrics)
     assert set(gw_after) == set(gw_before), "a gateway process changed during the test"
     sent = {("payment.create_user", "200"): 1, ("payment.add_funds", "200"): 1,
             ("stock.create_item", "200"): 1, ("stock.add", "200"): 1, ("stock.add", "400"): 1,
