@@ -46,10 +46,12 @@ int gw_guard_configure(gw_guard *g)
     if ((rv = config_int("WDM_BATCH_INIT", 1, 0, 1, &on)) != 0)
         return rv;
     g->batch_init_on = on == 1;
-    g->token = config_str("WDM_ADMIN_TOKEN", NULL);
-    g->token_len = g->token != NULL ? strlen(g->token) : 0;
-    if (g->token == NULL)
+    g->token = config_str("WDM_ADMIN_TOKEN", "");
+    g->token_len = strlen(g->token);
+    if (g->token_len == 0) {
+        g->token = NULL;
         return 0;
+    }
     if (g->token_len < TOKEN_MIN || g->token_len > TOKEN_MAX) {
         log_error("WDM_ADMIN_TOKEN: expected %d to %d characters", TOKEN_MIN, TOKEN_MAX);
         return -EINVAL;

@@ -20,8 +20,10 @@ What it asserts (each failure is one "FAIL:" line naming the service and the set
     monitored with quorum 2, down-after 2000 ms, failover-timeout 5000 ms, hostnames on;
     the Redis template has the DESIGN §6 durability settings; 3 Sentinels;
   - published ports include 8000 (a gateway, or the proxy whose servers are every
-    gateway) and 15672 (RabbitMQ management); health checks, restart policies, volumes;
-    secrets only from the env file.
+    gateway) and 15672 (RabbitMQ management); only those (and Prometheus's UI) are
+    published, and on 127.0.0.1 only; health checks, restart policies, volumes;
+  - a fresh clone runs it: no env_file that is not in the repository; secrets are
+    `${NAME:-development default}` (overridable, never a bare literal) and set.
 --self-test also runs the check on broken copies of the compose file (written to a
 temporary directory) and fails unless each of them is rejected with the expected error.
 """
@@ -58,6 +60,8 @@ REDIS_SETTINGS = {
     "min-replicas-max-lag": "10",
 }
 REQUIRED_PORTS = {8000: "the HTTP API", 15672: "the RabbitMQ management UI"}
+# The only ports a container may publish on the host (always on 127.0.0.1).
+PUBLISHABLE_PORTS = {8000, 15672, 9090}
 SECRETS = ("WDM_REDIS_PASSWORD", "WDM_RABBITMQ_URL")
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -223,10 +227,8 @@ class Checker:
             full = os.path.join(self.base, p)
             if os.path.exists(full):
                 env.update(read_env_file(full))
-            elif os.path.exists(full + ".example"):
-                env.update(read_env_file(full + ".example"))
             else:
-                self.fail(f"{name}: env_file {p} does not exist, nor {p}.example")
+                self.fail(f"{name}: env_file {p} does not exist: a fresh clone cannot start")
         return env
 
     @staticmethod
@@ -602,22 +604,25 @@ class Checker:
                 self.fail(f"{name}: WDM_RABBITMQ_URL points at {um.group(1)}:{um.group(2)}, not {broker}:{amqp_port}")
 
     def published(self):
-        """[(host port, container port, service)]"""
+        """[(host port, container port, service, host address or "")]"""
         out = []
         for name, svc in self.services.items():
             for p in as_list(svc.get("ports")):
                 if isinstance(p, dict):
                     if p.get("published") is not None:
-                        out.append((int(interpolate(str(p["published"]))), int(p["target"]), name))
+                        out.append((int(interpolate(str(p["published"]))), int(p["target"]), name,
+                                    p.get("host_ip", "")))
                     continue
                 parts = interpolate(str(p)).split("/")[0].split(":")
                 if len(parts) >= 2:
-                    out.append((int(parts[-2]), int(parts[-1]), name))
+                    out.append((int(parts[-2]), int(parts[-1]), name, parts[-3] if len(parts) > 2 else ""))
+                else:
+                    out.append((0, int(parts[0]), name, ""))  # a random host port
         return out
 
     def check_ports(self):
         pub = self.published()
-        hosts = [h for h, _, _ in pub]
+        hosts = [h for h, _, _, _ in pub]
         for port, what in REQUIRED_PORTS.items():
             if port not in hosts:
                 self.fail(f"no service publishes port {port} ({what})")
@@ -625,8 +630,14 @@ class Checker:
             if hosts.count(h) > 1:
                 self.fail(f"port {h} is published twice")
         gateways = self.running("gateway")
-        for host_port, cport, name in pub:
+        for host_port, cport, name, addr in pub:
             kind = self.kind.get(name)
+            if host_port not in PUBLISHABLE_PORTS:
+                self.fail(f"{name}: publishes port {host_port or cport}: only "
+                          f"{sorted(PUBLISHABLE_PORTS)} may be reachable from the host")
+            if addr != "127.0.0.1":
+                self.fail(f"{name}: publishes port {host_port} on {addr or 'every interface'}; "
+                          f"bind it to 127.0.0.1 (\"127.0.0.1:{host_port}:{cport}\")")
             if host_port == 15672 and not (kind == "rabbitmq" and cport == 15672):
                 self.fail(f"port 15672 goes to {name}:{cport}, not to RabbitMQ's management UI")
             if host_port != 8000:
@@ -688,15 +699,19 @@ class Checker:
 
     def check_secrets(self):
         for name, svc in sorted(self.services.items()):
+            raw = svc.get("environment") or {}
+            if isinstance(raw, list):
+                raw = dict(e.split("=", 1) if "=" in e else (e, "") for e in raw)
             for var in SECRETS:
-                if var in self.environment(svc):
-                    self.fail(f"{name}: {var} is a secret: give it through env_file (infra/docker/wdm.env), not environment")
+                if var in raw and not re.fullmatch(r"\$\{%s:-[^}]+\}" % var, str(raw[var])):
+                    self.fail(f"{name}: {var} is a secret: give it as ${{{var}:-development default}} "
+                              f"so that it can be overridden, not as {str(raw[var])!r}")
         for name in sorted(self.program):
             if self.program[name] == "gateway":
                 continue
             for var in SECRETS:
                 if not self.env[name].get(var):
-                    self.fail(f"{name}: {var} is not set (env_file)")
+                    self.fail(f"{name}: {var} is not set")
 
 
 def check(compose, repo, sources=None):
@@ -747,7 +762,7 @@ def _drop_port(port):
     def f(doc):
         for s in doc["services"].values():
             if "ports" in s:
-                s["ports"] = [p for p in s["ports"] if not str(p).startswith(f"{port}:")]
+                s["ports"] = [p for p in s["ports"] if f"{port}:" not in str(p)]
 
     return f
 
@@ -769,6 +784,10 @@ MUTATIONS = [
     ("a listen URL on loopback", _set_env("stock-2", "WDM_LISTEN_URL", "tcp://127.0.0.1:7050"), "want tcp://0.0.0.0"),
     ("order replicas with one replica id", _set_env("order-2", "WDM_REPLICA_ID", "order-1"), "share WDM_REPLICA_ID order-1"),
     ("a secret inline", _set_env("stock-1", "WDM_REDIS_PASSWORD", "x"), "is a secret"),
+    ("a secret without its default", _set_env("payment-2", "WDM_RABBITMQ_URL", "${WDM_RABBITMQ_URL}"), "is a secret"),
+    ("an env file a fresh clone lacks", _set("stock-2", "env_file", "infra/docker/wdm.env"), "a fresh clone cannot start"),
+    ("the API on every interface", _set("proxy", "ports", ["8000:8000"]), "on every interface"),
+    ("Redis published", _set("redis-order-1", "ports", ["127.0.0.1:6379:6379"]), "publishes port 6379"),
     ("no restart policy", _set("sentinel-2", "restart", "no"), "restart is 'no'"),
     ("a Redis variable its entrypoint does not read", _set_env("redis-order-2", "WDM_REDIS_REPLICA_OF", "redis-order-1"), "does not read"),
     ("a gateway the proxy does not know", lambda d: d["services"].__setitem__("gateway-3", copy.deepcopy(d["services"]["gateway-1"])), "no server for gateway(s) gateway-3"),

@@ -4,8 +4,8 @@
 #
 #   1. installs Debian's docker-compose and python3-yaml if missing (no recommends);
 #   2. `docker-compose config -q` on a temporary copy of the compose file and
-#      infra/docker/, with infra/docker/wdm.env made from wdm.env.example (compose
-#      needs the env file to exist);
+#      infra/docker/ as a fresh clone has them (no infra/docker/wdm.env, no .env, no
+#      WDM_* variable of the caller's shell): it must run as it is;
 #   3. shell syntax of the container scripts (sh -n / bash -n; shellcheck if present);
 #   4. check_compose.py: the compose file against the sources (images, commands,
 #      WDM_* variables, nng URLs, Sentinels, Redis groups, ports, ...), then its
@@ -35,9 +35,9 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/infra"
 cp docker-compose.yml "$tmp/"
 cp -r infra/docker "$tmp/infra/"
-cp infra/docker/wdm.env.example "$tmp/infra/docker/wdm.env"
-# Only the compose file and the env file are read; no variable of the caller's shell
-# (e.g. WDM_LOG_LEVEL) may change the result.
+rm -f "$tmp/infra/docker/wdm.env"   # yours, if you made one: a fresh clone has none
+# Only the compose file is read; no variable of the caller's shell (e.g. WDM_LOG_LEVEL)
+# may change the result.
 (cd "$tmp" && env -i PATH="$PATH" HOME="$tmp" docker-compose -f docker-compose.yml config -q) ||
     die "docker-compose rejects docker-compose.yml (see above)"
 
