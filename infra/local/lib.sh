@@ -16,6 +16,8 @@
 #                                   quorum queues get a member on every node)
 #   WDM_REPLICAS           [2]      replicas of each service (1..9)
 #   WDM_REDIS_PASSWORD     [wdm-local]
+#   WDM_PROMETHEUS         [1]      Prometheus and the Redis exporter (prometheus.sh); 0: none
+#   WDM_PROMETHEUS_PORT    [9090]   Prometheus's UI and HTTP API
 #   WDM_BUILD_DIR          [<repo>/build]
 #   WDM_CMAKE_FLAGS        [-DCMAKE_BUILD_TYPE=RelWithDebInfo]
 #   WDM_SKIP_INSTALL=1, WDM_SKIP_BUILD=1, WDM_ONLY_INFRA=1 (Redis, Sentinel, RabbitMQ only)
@@ -42,10 +44,12 @@
 #  142-143 RabbitMQ nodes 2-3: management UI          (node 1: WDM_RABBITMQ_MGMT_PORT)
 #  152-153 RabbitMQ nodes 2-3: Erlang distribution    (node 1: offset 71)
 #  161-164 gateways 1-4: admin listener (WDM_ADMIN_ADDR: /metrics, /admin/sagas)
+#  165     the Redis exporter (prometheus-redis)
+#  166-168 RabbitMQ nodes 1-3: Prometheus metrics (rabbitmq_prometheus)
 #
 # Process names (pids/<name>.pid, logs/<name>.log): redis-<group>-<i>, sentinel-<i>,
 # epmd, rabbitmq-<n> (the node's Erlang VM; rabbitmq-launcher-<n> is the shell that
-# runs it), <service>-<i>, gateway-<n>. RabbitMQ node n is named wdm-<AMQP port of
+# runs it), <service>-<i>, gateway-<n>, prometheus, prometheus-redis. RabbitMQ node n is named wdm-<AMQP port of
 # node 1>[-n]@localhost (node 1 without the suffix); all nodes share one Erlang cookie.
 
 WDM_LOCAL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -70,14 +74,17 @@ load_settings() {
     BUILD_DIR=${WDM_BUILD_DIR:-$WDM_REPO_DIR/build}
     CMAKE_FLAGS=${WDM_CMAKE_FLAGS:--DCMAKE_BUILD_TYPE=RelWithDebInfo}
     ONLY_INFRA=${WDM_ONLY_INFRA:-0}
+    PROMETHEUS=${WDM_PROMETHEUS:-1}
+    PROMETHEUS_PORT=${WDM_PROMETHEUS_PORT:-9090}
 
     local n
     for n in PORT_BASE GATEWAY_PORT RABBITMQ_PORT RABBITMQ_MGMT_PORT RABBITMQ_NODES \
-        GATEWAYS REPLICAS; do
+        GATEWAYS REPLICAS PROMETHEUS_PORT; do
         [[ ${!n} =~ ^[0-9]+$ ]] || die "WDM_$n=${!n}: expected a number"
     done
     ((REPLICAS >= 1 && REPLICAS <= 9)) || die "WDM_REPLICAS=$REPLICAS: expected 1..9"
     ((GATEWAYS >= 1 && GATEWAYS <= 4)) || die "WDM_GATEWAYS=$GATEWAYS: expected 1..4"
+    [[ $PROMETHEUS == [01] ]] || die "WDM_PROMETHEUS=$PROMETHEUS: expected 0 or 1"
     ((RABBITMQ_NODES == 1 || RABBITMQ_NODES == 3)) ||
         die "WDM_RABBITMQ_NODES=$RABBITMQ_NODES: expected 1 or 3"
     ((PORT_BASE >= 1024 && PORT_BASE + 169 <= 65535)) ||
@@ -159,6 +166,14 @@ admin_addrs() {
     echo "${out[*]}"
 }
 
+# exporter_port: the Redis exporter's; rabbitmq_prometheus_port N: node N's metrics.
+exporter_port() {
+    echo $((PORT_BASE + 165))
+}
+rabbitmq_prometheus_port() {
+    echo $((PORT_BASE + 165 + $1))
+}
+
 # metrics_addrs: "name=127.0.0.1:port ..." of every service replica.
 metrics_addrs() {
     local s i out=()
@@ -229,6 +244,10 @@ process_table() {
     for ((i = 1; i <= GATEWAYS; i++)); do
         echo "gateway-$i gateway $GATEWAY_PORT"
     done
+    if [[ $PROMETHEUS == 1 ]]; then
+        echo "prometheus-redis prometheus-redis $(exporter_port)"
+        echo "prometheus prometheus $PROMETHEUS_PORT"
+    fi
 }
 
 # ---- pidfiles ----
@@ -254,6 +273,8 @@ expected_cmd() {
         rabbitmq-launcher*) echo rabbitmq-server ;;
         rabbitmq*) echo beam ;;
         epmd) echo epmd ;;
+        prometheus-redis) echo prometheus-redis-exporter ;;
+        prometheus) echo "prometheus --config.file" ;;
         *) echo "/${1%%-*}" ;;    # stock-2 -> .../stock/stock, gateway-1 -> .../gateway/gateway
     esac
 }
@@ -413,6 +434,8 @@ use_recorded_topology() {
     WDM_GATEWAYS=$(read_topology_setting WDM_GATEWAYS)
     WDM_REPLICAS=$(read_topology_setting WDM_REPLICAS)
     WDM_ONLY_INFRA=$(read_topology_setting WDM_ONLY_INFRA)
+    WDM_PROMETHEUS=$(read_topology_setting WDM_PROMETHEUS)
+    WDM_PROMETHEUS_PORT=$(read_topology_setting WDM_PROMETHEUS_PORT)
     WDM_RUN_DIR=$RUN_DIR
     load_settings
 }
@@ -420,7 +443,7 @@ use_recorded_topology() {
 # Debian packages the system needs to build and run.
 PACKAGES=(libh2o-evloop-dev libssl-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler
     libprotobuf-dev librabbitmq-dev libhiredis-dev redis-server redis-sentinel redis-tools
-    rabbitmq-server cmake pkg-config build-essential curl)
+    rabbitmq-server cmake pkg-config build-essential curl prometheus prometheus-redis-exporter)
 
 # Installs whichever of PACKAGES (and the extra packages given as arguments) are
 # missing, unless WDM_SKIP_INSTALL=1.

@@ -304,6 +304,7 @@ class Suite:
             "WDM_SKIP_BUILD": os.environ.get("WDM_SKIP_BUILD", "1"),
             "WDM_SAGA_LEASE_MS": os.environ.get("WDM_SAGA_LEASE_MS", "3000"),
             "WDM_GATEWAYS": os.environ.get("WDM_GATEWAYS", "2"),
+            "WDM_PROMETHEUS": "0",     # not what is tested; a process less to share the cores
             "WDM_RABBITMQ_NODES": str(nodes),
             "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0"),
             "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "print_stacktrace=1"),

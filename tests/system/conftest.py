@@ -12,6 +12,7 @@ Environment:
   WDM_TEST_GATEWAY_PORT   gateway port (default 18000)
   WDM_TEST_PORT_BASE      first port of the other processes (default 17000)
   WDM_TEST_RABBITMQ_PORT, WDM_TEST_RABBITMQ_MGMT_PORT   (default 17672, 17673)
+  WDM_TEST_PROMETHEUS_PORT  Prometheus's (default 17690)
   WDM_TEST_UP_TIMEOUT     seconds `up` may take (default 240)
   WDM_TEST_KEEP_RUN_DIR=1 keep the launcher's output and a copy of the logs (not the data)
   WDM_TEST_VARIANT        the build's variant (tests/run: plain, asan); only shown in reports
@@ -137,6 +138,7 @@ class Topology:
             "WDM_PORT_BASE": str(self.port_base),
             "WDM_RABBITMQ_PORT": str(_env_int("WDM_TEST_RABBITMQ_PORT", 17672)),
             "WDM_RABBITMQ_MGMT_PORT": str(_env_int("WDM_TEST_RABBITMQ_MGMT_PORT", 17673)),
+            "WDM_PROMETHEUS_PORT": str(_env_int("WDM_TEST_PROMETHEUS_PORT", 17690)),
             "WDM_SKIP_INSTALL": "1",
             "WDM_SKIP_BUILD": "1",
             "WDM_BUILD_DIR": os.environ["WDM_BUILD_DIR"],
