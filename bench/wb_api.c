@@ -72,28 +72,37 @@ static void fail_answer(wb_batch *b, const wb_req *req, const wb_res *res)
                   res->status, body);
 }
 
-int wb_api_expect_ok(wb_batch *b, const wb_req *req, const wb_res *res, wb_json_val *obj)
+int wb_api_read_id(const wb_res *res, const char *key, char out[WB_ID_MAX])
 {
-    wb_json_val v;
+    json_t *obj;
+    int rv;
 
-    if (res->status != 200 || wb_json_check(res->body, res->body_len, &v) != 0 ||
-        v.type != WB_JSON_OBJECT) {
+    if ((rv = wb_json_object(res->body, res->body_len, &obj)) != 0)
+        return rv;
+    rv = wb_json_id(obj, key, out, WB_ID_MAX);
+    json_decref(obj);
+    return rv;
+}
+
+int wb_api_expect_ok(wb_batch *b, const wb_req *req, const wb_res *res, json_t **obj)
+{
+    json_t *v;
+
+    if (res->status != 200 || wb_json_object(res->body, res->body_len, &v) != 0) {
         fail_answer(b, req, res);
         return -EPROTO;
     }
     if (obj != NULL)
         *obj = v;
+    else
+        json_decref(v);
     return 0;
 }
 
 int wb_api_expect_id(wb_batch *b, const wb_req *req, const wb_res *res, const char *key,
                      char out[WB_ID_MAX])
 {
-    wb_json_val obj, v;
-
-    if (wb_api_expect_ok(b, req, res, &obj) != 0)
-        return -EPROTO;
-    if (wb_json_find(&obj, key, &v) != 1 || wb_json_str(&v, out, WB_ID_MAX) <= 0) {
+    if (res->status != 200 || wb_api_read_id(res, key, out) != 0) {
         fail_answer(b, req, res);
         return -EPROTO;
     }

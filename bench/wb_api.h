@@ -32,9 +32,15 @@ int wb_ids_unique(const wb_ids *ids);
 /* Writes a printable excerpt of body (at most cap - 1 bytes, "..." when cut) into out. */
 void wb_api_excerpt(const char *body, size_t len, char *out, size_t cap);
 
-/* Checks that res is a 200 whose body is a JSON object (*obj when not NULL). Otherwise
- * fails b with "METHOD path: status body" and returns -EPROTO. */
-int wb_api_expect_ok(wb_batch *b, const wb_req *req, const wb_res *res, wb_json_val *obj);
+/* Copies the id in member key of res's body, which must be one JSON object, into out
+ * (see wb_json_id). Returns 0, -EPROTO or -ENOMEM; unlike wb_api_expect_*, it fails no
+ * batch. */
+int wb_api_read_id(const wb_res *res, const char *key, char out[WB_ID_MAX]);
+
+/* Checks that res is a 200 whose body is one JSON object. Returns 0, with *obj (when obj
+ * is not NULL) that object: a reference the caller must json_decref. Otherwise fails b
+ * with "METHOD path: status body" and returns -EPROTO (*obj not set, nothing to free). */
+int wb_api_expect_ok(wb_batch *b, const wb_req *req, const wb_res *res, json_t **obj);
 
 /* As wb_api_expect_ok, and copies the object's string member key (an id) into out. */
 int wb_api_expect_id(wb_batch *b, const wb_req *req, const wb_res *res, const char *key,

@@ -64,49 +64,30 @@ static int checkout_make(void *ctx, uint64_t i, wb_req *req)
     return wb_req_set(req, WB_POST, 0, i, "/orders/checkout/%s", c->orders.v[i]);
 }
 
-/* Is body exactly {"order_id": order, "paid": true}? */
-static bool paid_body(const wb_json_val *obj, const char *order)
+/* Is obj exactly {"order_id": order, "paid": true}? (JSON_STRICT: no other member) */
+static bool paid_body(json_t *obj, const char *order)
 {
-    wb_json_iter it;
-    wb_json_val k, v;
-    int n = 0;
-    bool id_ok = false, paid_ok = false;
+    const char *id;
+    int paid;
 
-    if (wb_json_iter_init(&it, obj) != 0)
+    if (json_unpack_ex(obj, NULL, JSON_STRICT, "{s:s, s:b}", "order_id", &id, "paid", &paid) != 0)
         return false;
-    while (wb_json_next_member(&it, &k, &v) == 1) {
-        n++;
-        if (wb_json_str_eq(&k, "order_id"))
-            id_ok = wb_json_str_eq(&v, order);
-        else if (wb_json_str_eq(&k, "paid"))
-            paid_ok = v.type == WB_JSON_TRUE;
-    }
-    return n == 2 && id_ok && paid_ok;
+    return strcmp(id, order) == 0 && paid;
 }
 
-/* Is body exactly {"error": "..."}? */
-static bool error_body(const wb_json_val *obj)
+/* Is obj exactly {"error": "..."}? */
+static bool error_body(json_t *obj)
 {
-    wb_json_iter it;
-    wb_json_val k, v;
-    int n = 0;
-    bool good = false;
+    const char *why;
 
-    if (wb_json_iter_init(&it, obj) != 0)
-        return false;
-    while (wb_json_next_member(&it, &k, &v) == 1) {
-        n++;
-        good = wb_json_str_eq(&k, "error") && v.type == WB_JSON_STRING;
-    }
-    return n == 1 && good;
+    return json_unpack_ex(obj, NULL, JSON_STRICT, "{s:s}", "error", &why) == 0;
 }
 
 static void checkout_done(void *ctx, wb_batch *bt, const wb_req *req, const wb_res *res)
 {
     consistency *c = ctx;
     answer *a = &c->answers[req->cookie];
-    wb_json_val obj;
-    bool object;
+    json_t *obj;
 
     (void)bt;
     a->status = res->status;
@@ -114,11 +95,13 @@ static void checkout_done(void *ctx, wb_batch *bt, const wb_req *req, const wb_r
     if (res->status == 0)
         return;
     wb_api_excerpt(res->body, res->body_len, a->body, sizeof(a->body));
-    object = wb_json_check(res->body, res->body_len, &obj) == 0 && obj.type == WB_JSON_OBJECT;
+    if (wb_json_object(res->body, res->body_len, &obj) != 0)
+        return; /* body_ok stays false */
     if (res->status == 200)
-        a->body_ok = object && paid_body(&obj, c->orders.v[req->cookie]);
+        a->body_ok = paid_body(obj, c->orders.v[req->cookie]);
     else if (res->status == 409)
-        a->body_ok = object && error_body(&obj);
+        a->body_ok = error_body(obj);
+    json_decref(obj);
 }
 
 /* ---- the read-back ---- */
@@ -135,55 +118,44 @@ static int readback_make(void *ctx, uint64_t i, wb_req *req)
     return wb_req_set(req, WB_GET, RB_ORDER, i, "/orders/find/%s", c->orders.v[i]);
 }
 
-/* Does the order's body say what it was created with? */
-static bool same_order(const consistency *c, const wb_json_val *obj, uint64_t o)
+/* Does the order's body say what it was created with: its id, its user, one line
+ * [item, 1] and a total of 1? (Other members, such as paid, are not looked at.) */
+static bool same_order(const consistency *c, json_t *obj, uint64_t o)
 {
-    wb_json_val v, line, x;
-    wb_json_iter lines, fields;
-    int64_t n;
+    const char *id, *user, *item;
+    json_int_t total, qty;
 
-    if (wb_json_find(obj, "order_id", &v) != 1 || !wb_json_str_eq(&v, c->orders.v[o]) ||
-        wb_json_find(obj, "user_id", &v) != 1 || !wb_json_str_eq(&v, c->users.v[c->owner[o]]) ||
-        wb_json_find(obj, "total_cost", &v) != 1 || wb_json_int(&v, &n) != 0 || n != 1 ||
-        wb_json_find(obj, "items", &v) != 1 || wb_json_iter_init(&lines, &v) != 0 ||
-        v.type != WB_JSON_ARRAY)
+    /* "[[sI!]!]": exactly one line of exactly two fields */
+    if (json_unpack(obj, "{s:s, s:s, s:I, s:[[sI!]!]}", "order_id", &id, "user_id", &user,
+                    "total_cost", &total, "items", &item, &qty) != 0)
         return false;
-    /* exactly one line: [item, 1] */
-    if (wb_json_next_elem(&lines, &line) != 1 || line.type != WB_JSON_ARRAY ||
-        wb_json_next_elem(&lines, &x) != 0 || wb_json_iter_init(&fields, &line) != 0)
-        return false;
-    return wb_json_next_elem(&fields, &x) == 1 && wb_json_str_eq(&x, c->item.v[0]) &&
-           wb_json_next_elem(&fields, &x) == 1 && wb_json_int(&x, &n) == 0 && n == 1 &&
-           wb_json_next_elem(&fields, &x) == 0;
+    return strcmp(id, c->orders.v[o]) == 0 && strcmp(user, c->users.v[c->owner[o]]) == 0 &&
+           total == 1 && strcmp(item, c->item.v[0]) == 0 && qty == 1;
 }
 
 static void readback_done(void *ctx, wb_batch *bt, const wb_req *req, const wb_res *res)
 {
     consistency *c = ctx;
-    wb_json_val obj, v;
+    json_t *obj, *paid;
     found *f;
 
     if (wb_api_expect_ok(bt, req, res, &obj) != 0)
         return;
     switch (req->kind) {
-    case RB_STOCK:
-        c->have_stock =
-            wb_json_find(&obj, "stock", &v) == 1 && wb_json_int(&v, &c->final_stock) == 0;
-        return;
+    case RB_STOCK: c->have_stock = wb_json_int(obj, "stock", &c->final_stock) == 0; break;
     case RB_USER:
-        if (wb_json_find(&obj, "credit", &v) != 1 || wb_json_int(&v, &c->credits[req->cookie]) != 0)
+        if (wb_json_int(obj, "credit", &c->credits[req->cookie]) != 0)
             wb_batch_fail(bt, -EPROTO, "GET %s: no integer credit in the answer", req->path);
-        return;
+        break;
     default:
         f = &c->found[req->cookie];
         wb_api_excerpt(res->body, res->body_len, f->body, sizeof(f->body));
-        f->paid = wb_json_find(&obj, "paid", &v) != 1 ? -1
-                  : v.type == WB_JSON_TRUE            ? 1
-                  : v.type == WB_JSON_FALSE           ? 0
-                                                      : -1;
-        f->same = same_order(c, &obj, req->cookie);
-        return;
+        paid = json_object_get(obj, "paid");
+        f->paid = json_is_boolean(paid) ? json_is_true(paid) : -1;
+        f->same = same_order(c, obj, req->cookie);
+        break;
     }
+    json_decref(obj);
 }
 
 /* ---- the checks ---- */

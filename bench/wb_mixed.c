@@ -113,7 +113,6 @@ static void mixed_done(void *ctx, unsigned slot, const wb_req *req, const wb_res
 {
     mixed *m = ctx;
     flow *f = &m->flows[slot];
-    wb_json_val obj, id;
 
     if (req->cookie != FLOW_COOKIE)
         return;
@@ -121,8 +120,7 @@ static void mixed_done(void *ctx, unsigned slot, const wb_req *req, const wb_res
     if (res->status != 200)
         return;
     if (req->kind == KIND_ORDER_CREATE) {
-        if (wb_json_check(res->body, res->body_len, &obj) == 0 &&
-            wb_json_find(&obj, "order_id", &id) == 1 && wb_json_str(&id, f->order, WB_ID_MAX) > 0)
+        if (wb_api_read_id(res, "order_id", f->order) == 0)
             f->stage = FLOW_CREATED;
     } else if (req->kind == WB_OP_ADD_ITEM) {
         f->stage = FLOW_ADDED;

@@ -2,9 +2,9 @@
 #include "wb_report.h"
 
 #include <errno.h>
+#include <jansson.h>
+#include <math.h>
 #include <string.h>
-
-#include "wb_json.h"
 
 /* The quantiles every latency summary shows, text and JSON alike. */
 static const struct {
@@ -49,11 +49,10 @@ void wb_report_progress(FILE *f, const char *label, double elapsed_s, const wb_s
 
 /* ---- text ---- */
 
-/* The non-zero status counts, "200: 5, 409: 2" (text) or "\"200\": 5, \"409\": 2" (json,
- * without the braces). Returns how many were written. */
-static unsigned put_statuses(FILE *f, const uint64_t *status, bool json)
+/* The non-zero status counts, "200: 5, 409: 2" (0 counts answers out of range, "other"),
+ * or "none". */
+static void text_statuses(FILE *f, const uint64_t *status)
 {
-    const char *q = json ? "\"" : "";
     unsigned n = 0;
 
     for (unsigned i = 0; i < WB_STATUS_MAX; i++) {
@@ -61,16 +60,11 @@ static unsigned put_statuses(FILE *f, const uint64_t *status, bool json)
             continue;
         fputs(n++ ? ", " : "", f);
         if (i == 0)
-            fprintf(f, "%sother%s: %llu", q, q, (unsigned long long)status[i]);
+            fprintf(f, "other: %llu", (unsigned long long)status[i]);
         else
-            fprintf(f, "%s%u%s: %llu", q, i, q, (unsigned long long)status[i]);
+            fprintf(f, "%u: %llu", i, (unsigned long long)status[i]);
     }
-    return n;
-}
-
-static void text_statuses(FILE *f, const uint64_t *status)
-{
-    if (put_statuses(f, status, false) == 0)
+    if (n == 0)
         fputs("none", f);
 }
 
@@ -150,113 +144,165 @@ void wb_report_text(FILE *f, const wb_report *r)
     fprintf(f, "RESULT: %s\n", wb_report_ok(r) ? "PASS" : "FAIL");
 }
 
-/* ---- JSON ---- */
+/* ---- JSON ----
+ *
+ * The report is built as a jansson tree, then dumped. A builder takes the references it
+ * is given and returns its node, or NULL when memory ran out (or a string is not UTF-8,
+ * which jansson refuses); a NULL passed to the next builder makes it fail too, so a
+ * failure anywhere reaches the root with nothing leaked. */
 
-static void json_key(FILE *f, const char *key)
+/* Sets o[key] = v, taking v. Returns o, or NULL (o released) when o or v is NULL or
+ * memory ran out. */
+static json_t *with(json_t *o, const char *key, json_t *v)
 {
-    wb_json_fput_str(f, key);
-    fputs(": ", f);
+    if (json_object_set_new(o, key, v) == 0) /* takes v, even when it fails */
+        return o;
+    json_decref(o);
+    return NULL;
 }
 
-static void json_statuses(FILE *f, const uint64_t *status)
+/* Appends v to a, taking v. Returns a, or NULL (a released) when a or v is NULL or
+ * memory ran out. */
+static json_t *append(json_t *a, json_t *v)
 {
-    fputc('{', f);
-    put_statuses(f, status, true);
-    fputc('}', f);
+    if (json_array_append_new(a, v) == 0) /* takes v, even when it fails */
+        return a;
+    json_decref(a);
+    return NULL;
 }
 
-static void json_latency(FILE *f, const wb_hist *h)
+static json_t *count(uint64_t n)
 {
-    fputc('{', f);
-    for (unsigned i = 0; i < NQ; i++)
-        fprintf(f, "\"%s\": %llu, ", quantiles[i].name,
-                (unsigned long long)wb_hist_quantile(h, quantiles[i].q));
-    fprintf(f, "\"min\": %llu, \"max\": %llu, \"mean\": %.1f}",
-            (unsigned long long)(h->count ? h->min : 0), (unsigned long long)h->max,
-            wb_hist_mean(h));
+    return json_integer((json_int_t)n);
 }
 
-static void json_stats(FILE *f, const wb_stats *s)
+/* x rounded to `places` decimals. Dumped with JSON_REAL_PRECISION(15) it reads 0.1, not
+ * 0.10000000000000001. */
+static json_t *decimal(double x, int places)
 {
-    fprintf(f, "  \"seconds\": %.3f,\n  \"requests\": %llu,\n  \"throughput\": %.1f,\n", s->seconds,
-            (unsigned long long)s->responses, per_second(s->responses, s->seconds));
-    fputs("  \"latency_us\": ", f);
-    json_latency(f, &s->total);
-    fputs(",\n  \"status\": ", f);
-    json_statuses(f, s->status);
-    fprintf(f, ",\n  \"errors_total\": %llu,\n  \"errors\": {",
-            (unsigned long long)s->errors_total);
-    for (unsigned e = 0; e < WB_ERR_COUNT; e++)
-        fprintf(f, "%s\"%s\": %llu", e ? ", " : "", wb_err_name(e),
-                (unsigned long long)s->errors[e]);
-    fprintf(f, "},\n  \"unsent\": %llu,\n  \"operations\": {", (unsigned long long)s->unsent);
-    for (unsigned k = 0; k < s->nkinds; k++) {
-        const wb_kind_stats *ks = &s->kind[k];
-        fprintf(f, "%s\n    ", k ? "," : "");
-        json_key(f, s->kind_names[k]);
-        fprintf(f, "{\"requests\": %llu, \"throughput\": %.1f, \"errors\": %llu, \"status\": ",
-                (unsigned long long)ks->responses, per_second(ks->responses, s->seconds),
-                (unsigned long long)ks->errors);
-        json_statuses(f, ks->status);
-        fputs(", \"latency_us\": ", f);
-        json_latency(f, &ks->hist);
-        fputc('}', f);
+    double scale = pow(10, places);
+    return json_real(round(x * scale) / scale);
+}
+
+/* {"200": 5, "409": 2}: the non-zero status counts ("other": answers out of range). */
+static json_t *statuses_json(const uint64_t *status)
+{
+    json_t *o = json_object();
+    char key[16];
+
+    for (unsigned i = 0; i < WB_STATUS_MAX; i++) {
+        if (status[i] == 0)
+            continue;
+        if (i == 0)
+            snprintf(key, sizeof(key), "other");
+        else
+            snprintf(key, sizeof(key), "%u", i);
+        o = with(o, key, count(status[i]));
     }
-    fputs("},\n", f);
+    return o;
 }
 
-static void json_checks(FILE *f, const wb_checks *cs)
+static json_t *latency_json(const wb_hist *h)
 {
-    fputs("  \"checks\": [", f);
+    json_t *o = json_object();
+
+    for (unsigned i = 0; i < NQ; i++)
+        o = with(o, quantiles[i].name, count(wb_hist_quantile(h, quantiles[i].q)));
+    o = with(o, "min", count(h->count ? h->min : 0));
+    o = with(o, "max", count(h->max));
+    return with(o, "mean", decimal(wb_hist_mean(h), 1));
+}
+
+static json_t *operation_json(const wb_kind_stats *ks, double seconds)
+{
+    json_t *o = json_object();
+
+    o = with(o, "requests", count(ks->responses));
+    o = with(o, "throughput", decimal(per_second(ks->responses, seconds), 1));
+    o = with(o, "errors", count(ks->errors));
+    o = with(o, "status", statuses_json(ks->status));
+    return with(o, "latency_us", latency_json(&ks->hist));
+}
+
+/* Adds the members of the measured phase to the report object o. */
+static json_t *with_stats(json_t *o, const wb_stats *s)
+{
+    json_t *errors = json_object(), *ops = json_object();
+
+    o = with(o, "seconds", decimal(s->seconds, 3));
+    o = with(o, "requests", count(s->responses));
+    o = with(o, "throughput", decimal(per_second(s->responses, s->seconds), 1));
+    o = with(o, "latency_us", latency_json(&s->total));
+    o = with(o, "status", statuses_json(s->status));
+    o = with(o, "errors_total", count(s->errors_total));
+    for (unsigned e = 0; e < WB_ERR_COUNT; e++)
+        errors = with(errors, wb_err_name(e), count(s->errors[e]));
+    o = with(o, "errors", errors);
+    o = with(o, "unsent", count(s->unsent));
+    for (unsigned k = 0; k < s->nkinds; k++)
+        ops = with(ops, s->kind_names[k], operation_json(&s->kind[k], s->seconds));
+    return with(o, "operations", ops);
+}
+
+static json_t *checks_json(const wb_checks *cs)
+{
+    json_t *a = json_array();
+
     for (unsigned i = 0; i < cs->n; i++) {
         const wb_check *c = &cs->v[i];
-        fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
-        wb_json_fput_str(f, c->name);
-        fprintf(f, ", \"ok\": %s, \"evidence_total\": %llu, \"evidence\": [",
-                c->ok ? "true" : "false", (unsigned long long)c->total);
-        for (unsigned j = 0; j < c->kept; j++) {
-            fputs(j ? ", " : "", f);
-            wb_json_fput_str(f, c->evidence[j]);
-        }
-        fputs("]}", f);
+        json_t *evidence = json_array(), *o = json_object();
+
+        for (unsigned j = 0; j < c->kept; j++)
+            evidence = append(evidence, json_string(c->evidence[j]));
+        o = with(o, "name", json_string(c->name));
+        o = with(o, "ok", json_boolean(c->ok));
+        o = with(o, "evidence_total", count(c->total));
+        a = append(a, with(o, "evidence", evidence));
     }
-    fputs("],\n", f);
+    return a;
+}
+
+static json_t *report_json(const wb_report *r)
+{
+    json_t *o = json_object(), *params = json_object();
+
+    o = with(o, "scenario", json_string(r->scenario));
+    o = with(o, "url", json_string(r->url));
+    o = with(o, "mode", json_string(r->rate > 0 ? "open" : "closed"));
+    o = with(o, "connections", count(r->connections));
+    o = with(o, "rate", decimal(r->rate, 1));
+    o = with(o, "duration_s", decimal(r->duration_s, 3));
+    o = with(o, "warmup_s", decimal(r->warmup_s, 3));
+    o = with(o, "timeout_ms", count(r->timeout_ms));
+    for (unsigned i = 0; i < r->nparams; i++)
+        params = with(params, r->params[i].name, json_integer(r->params[i].value));
+    o = with(o, "params", params);
+    if (r->stats != NULL)
+        o = with_stats(o, r->stats);
+    if (r->checks != NULL)
+        o = with(o, "checks", checks_json(r->checks));
+    o = with(o, "interrupted", json_boolean(r->interrupted));
+    o = with(o, "error", r->error[0] ? json_string(r->error) : json_null());
+    return with(o, "result", json_string(wb_report_ok(r) ? "PASS" : "FAIL"));
 }
 
 int wb_report_json(const char *path, const wb_report *r)
 {
-    FILE *f = fopen(path, "w");
+    json_t *root = report_json(r);
+    FILE *f;
+    int rv = 0;
 
-    if (f == NULL)
-        return -errno;
-    fputs("{\n  \"scenario\": ", f);
-    wb_json_fput_str(f, r->scenario);
-    fputs(",\n  \"url\": ", f);
-    wb_json_fput_str(f, r->url);
-    fprintf(f, ",\n  \"mode\": \"%s\",\n  \"connections\": %u,\n  \"rate\": %.1f,\n",
-            r->rate > 0 ? "open" : "closed", r->connections, r->rate);
-    fprintf(f, "  \"duration_s\": %.3f,\n  \"warmup_s\": %.3f,\n  \"timeout_ms\": %llu,\n",
-            r->duration_s, r->warmup_s, (unsigned long long)r->timeout_ms);
-    fputs("  \"params\": {", f);
-    for (unsigned i = 0; i < r->nparams; i++) {
-        fputs(i ? ", " : "", f);
-        json_key(f, r->params[i].name);
-        fprintf(f, "%lld", (long long)r->params[i].value);
+    if (root == NULL)
+        return -ENOMEM;
+    if ((f = fopen(path, "w")) == NULL) {
+        rv = -errno;
+        goto out;
     }
-    fputs("},\n", f);
-    if (r->stats != NULL)
-        json_stats(f, r->stats);
-    if (r->checks != NULL)
-        json_checks(f, r->checks);
-    fprintf(f, "  \"interrupted\": %s,\n  \"error\": ", r->interrupted ? "true" : "false");
-    if (r->error[0])
-        wb_json_fput_str(f, r->error);
-    else
-        fputs("null", f);
-    fprintf(f, ",\n  \"result\": \"%s\"\n}\n", wb_report_ok(r) ? "PASS" : "FAIL");
-    if (ferror(f)) {
-        fclose(f);
-        return -EIO;
-    }
-    return fclose(f) == 0 ? 0 : -errno;
+    if (json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0 || fputc('\n', f) == EOF)
+        rv = -EIO;
+    if (fclose(f) != 0 && rv == 0)
+        rv = -errno;
+out:
+    json_decref(root);
+    return rv;
 }

@@ -52,7 +52,9 @@ void wb_report_progress(FILE *f, const char *label, double elapsed_s, const wb_s
 /* The final report as text. */
 void wb_report_text(FILE *f, const wb_report *r);
 
-/* The final report as JSON into path. Returns 0 or a negative errno. */
+/* The final report as JSON into path. Returns 0 or a negative errno: -ENOMEM when the
+ * report could not be built (memory ran out, or a string in it is not UTF-8), -EIO when
+ * it could not be written whole, or the errno of opening or closing path. */
 int wb_report_json(const char *path, const wb_report *r);
 
 #endif

@@ -2,7 +2,8 @@
 must exit 0 with a JSON report whose counts add up (requests = the sum of the statuses,
 per operation too), with no 5xx and no errors, and the consistency scenario must pass
 every check. Also: an unreachable server is counted as connect errors (exit 1), a setup
-that cannot run exits 2, and a bad command line exits 2.
+that cannot run exits 2, a setup answer whose JSON is malformed or not what the API says
+is reported as such (exit 2, no crash), and a bad command line exits 2.
 
 Data: consistency and mixed create their own ids through the API. stress batch_inits the
 ids "0".."499" (users, items, orders) and checks some of those orders out, and the open
@@ -15,6 +16,8 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -128,6 +131,71 @@ def test_unreachable_server_is_an_error(bench, tmp_path):
     p, r = run_bench(bench, url, tmp_path, "consistency", "--orders", "5", "--timeout", "1000")
     assert p.returncode == 2, explain(p)
     assert "setup" in r["error"] and r["result"] == "FAIL", r
+
+
+class FakeGateway(ThreadingHTTPServer):
+    """An HTTP/1.1 server on 127.0.0.1 that answers every request 200 with `body`."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        self.body = b"{}"
+        super().__init__(("127.0.0.1", 0), FakeGatewayHandler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class FakeGatewayHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"   # keep-alive, as wdm-bench expects
+
+    def answer(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.server.body)))
+        self.end_headers()
+        self.wfile.write(self.server.body)
+
+    do_GET = do_POST = answer
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fake_gateway():
+    server = FakeGateway()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+# 200 answers to POST /stock/item/create/{price} that carry no usable item id.
+BAD_CREATE_ANSWERS = [
+    b'{"item_id": 7}', b'{"item_id": ""}', b'{"item_id": "' + b"x" * 65 + b'"}',  # ids: 1..64
+    b'{"item_id": "a\\u0000b"}', b'{"item_id": "a", "item_id": "b"}', b'{"id": "i-1"}',
+    b'{"item_id": "i-1"', b'{"item_id": "i-1"} {}', b'["i-1"]', b'"i-1"', b"", b"\xff",
+]
+
+
+def test_wrong_json_from_the_gateway_is_a_setup_error(bench, fake_gateway, tmp_path):
+    """Each bad answer fails the setup with the request and the body in the report's error;
+    wdm-bench neither crashes nor reads an id out of it."""
+    for body in BAD_CREATE_ANSWERS:
+        fake_gateway.body = body
+        p, r = run_bench(bench, fake_gateway.url, tmp_path, "consistency", "--orders", "2",
+                         "--timeout", "2000")
+        assert p.returncode == 2, (body, explain(p))
+        assert r["error"].startswith("setup: POST /stock/item/create/1: 200"), (body, r["error"])
+    # A good item id passes that step (and adding stock, any object); create_user's answer
+    # then lacks its user_id.
+    fake_gateway.body = b'{"item_id": "i-1"}'
+    p, r = run_bench(bench, fake_gateway.url, tmp_path, "consistency", "--orders", "2",
+                     "--timeout", "2000")
+    assert p.returncode == 2, explain(p)
+    assert r["error"].startswith("setup: POST /payment/create_user: 200"), r["error"]
 
 
 def test_bad_command_line(bench):
