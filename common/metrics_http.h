@@ -1,27 +1,34 @@
-/* metrics_http: a tiny HTTP/1.1 listener that serves GET /metrics (Prometheus text) for
- * the services, on WDM_METRICS_ADDR (service.c starts it).
+/* metrics_http: serves GET /metrics (Prometheus text) for the services on
+ * WDM_METRICS_ADDR (service.c starts it), with libmicrohttpd (MHD).
  *
- * One thread polls the listening socket and up to METRICS_HTTP_CONNS connections. A
- * request (request line and headers, at most METRICS_HTTP_REQUEST_MAX bytes; a body is
- * never read) is answered once complete, and the connection is then closed
- * (Connection: close):
+ * One thread (MHD's, on epoll) serves up to METRICS_HTTP_CONNS connections at once; its
+ * sockets never block, so a slow or idle client holds a slot, not the thread. Every
+ * answer closes its connection (Connection: close); a request body is never read:
  *   GET or HEAD /metrics (a query is ignored)   200, text/plain; version=0.0.4
  *   another path                                404
  *   another method                              405 (Allow: GET, HEAD)
- *   not HTTP/1.x, control bytes, bad headers    400 (as soon as it shows)
- *   more than METRICS_HTTP_REQUEST_MAX bytes    431
- *   not complete within read_timeout_ms         408 (or just closed when nothing came)
- * When every connection slot is taken, a new connection evicts the oldest one, so slow
- * or idle clients cannot lock the scraper out. Nothing a client sends can crash the
- * thread or leak: every connection ends by its deadline. */
+ *   rendering failed                            500
+ * The path is as MHD hands it over: %xx decoded, and a target in absolute form
+ * (http://host/metrics) left as it is, hence a 404.
+ *
+ * MHD answers what it cannot take: 400 for a request line or header line it cannot
+ * parse, 505 for an HTTP version other than 1.0 and 1.1, 431 (headers) or 414 (request
+ * line) when they outgrow METRICS_HTTP_CONN_MEMORY; bytes it cannot read as a request
+ * line (a TLS hello, a line without a space) close the connection without an answer. It
+ * is more lenient than RFC 9112 about the rest (a header line without a name, a NUL or a
+ * lone CR in a value, a control byte in the path); nothing here reads headers.
+ *
+ * A connection that sends nothing for idle_timeout_s seconds is closed without an
+ * answer; the clock restarts with every byte received. Past METRICS_HTTP_CONNS, new
+ * connections wait in the listen backlog until a slot frees. */
 #ifndef WDM_METRICS_HTTP_H
 #define WDM_METRICS_HTTP_H
 
 #include <stdint.h>
 #include <stdio.h>
 
-#define METRICS_HTTP_CONNS 16
-#define METRICS_HTTP_REQUEST_MAX 8192
+#define METRICS_HTTP_CONNS 64          /* connections served at once */
+#define METRICS_HTTP_CONN_MEMORY 16384 /* bytes per connection: bounds a request's head */
 
 /* Writes the body of GET /metrics to out. Returns 0 or a negative error (answered 500).
  * Runs on the listener's thread. */
@@ -32,14 +39,15 @@ typedef struct metrics_http_config {
                                       port 0 picks a free one (metrics_http_port) */
     metrics_http_render_fn render; /* NULL: metrics_process_render */
     void *arg;
-    int read_timeout_ms;           /* a request must be complete by then; 0: 5000 */
+    unsigned int idle_timeout_s;   /* a connection silent this long is closed; 0: 5 */
 } metrics_http_config;
 
 typedef struct metrics_http metrics_http;
 
-/* Listens on cfg->addr and starts the thread. cfg is copied (addr need not outlive the
- * call). Returns 0, -EINVAL for a malformed address, or a negative errno (e.g.
- * -EADDRINUSE); nothing is left running on failure. */
+/* Listens on cfg->addr and starts MHD's thread. cfg is copied (addr need not outlive the
+ * call). Returns 0, -EINVAL for a malformed address, a negative errno from binding (e.g.
+ * -EADDRINUSE), or -EIO when MHD will not start (it does not say why). Nothing is left
+ * running on failure; after -EIO the listening socket may be left open (metrics_http.c). */
 int metrics_http_start(metrics_http **out, const metrics_http_config *cfg);
 
 /* The port the listener is bound to. */

@@ -442,9 +442,9 @@ use_recorded_topology() {
 
 # Debian packages the system needs to build and run.
 PACKAGES=(libh2o-evloop-dev libssl-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler
-    libprotobuf-dev librabbitmq-dev libhiredis-dev libjansson-dev redis-server redis-sentinel
-    redis-tools rabbitmq-server cmake pkg-config build-essential curl prometheus
-    prometheus-redis-exporter)
+    libprotobuf-dev librabbitmq-dev libhiredis-dev libjansson-dev libmicrohttpd-dev
+    redis-server redis-sentinel redis-tools rabbitmq-server cmake pkg-config build-essential
+    curl prometheus prometheus-redis-exporter)
 
 # Installs whichever of PACKAGES (and the extra packages given as arguments) are
 # missing, unless WDM_SKIP_INSTALL=1.
