@@ -5,15 +5,13 @@
 
 #include <errno.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "metrics_process.h"
+#include "net_listen.h"
 
 #define IDLE_TIMEOUT_S 5 /* default of cfg.idle_timeout_s */
 #define LISTEN_BACKLOG 64
@@ -112,81 +110,22 @@ static void metrics_http_log(void *cls, const char *fmt, va_list ap)
     log_debug("metrics: %s", buf);
 }
 
-/* ---- the listening socket ---- */
-
-/* Splits "host:port" (host may be empty or "[v6]") into host ("": every address) and
- * port (1 to 5 digits, at most 65535). Returns 0 or -EINVAL. */
-static int split_addr(const char *addr, char *host, size_t size, const char **port)
-{
-    const char *colon = strrchr(addr, ':');
-    size_t len, digits;
-
-    if (colon == NULL)
-        return -EINVAL;
-    digits = strspn(colon + 1, "0123456789");
-    if (digits == 0 || digits > 5 || colon[1 + digits] != '\0' || atol(colon + 1) > 65535)
-        return -EINVAL;
-    *port = colon + 1;
-    len = (size_t)(colon - addr);
-    if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']') {
-        addr++;
-        len -= 2;
-    }
-    if (len >= size)
-        return -EINVAL;
-    memcpy(host, addr, len);
-    host[len] = '\0';
-    return 0;
-}
-
-/* Opens a listening socket on the first address of addr that binds. We bind rather than
- * MHD so that a failure keeps its errno (MHD only logs it). Returns the socket, or a
- * negative error. */
-static int listen_on(const char *addr)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res, *ai;
-    char host[256];
-    const char *port;
-    int fd = -1, on = 1, rv;
-
-    if ((rv = split_addr(addr, host, sizeof(host), &port)) != 0)
-        return rv;
-    if (getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints, &res) != 0)
-        return -EINVAL;
-    rv = -EADDRNOTAVAIL;
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            rv = -errno;
-            continue;
-        }
-        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0 &&
-            bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, LISTEN_BACKLOG) == 0)
-            break;
-        rv = -errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    return fd >= 0 ? fd : rv;
-}
-
 /* ---- start and stop ---- */
 
 int metrics_http_start(metrics_http **out, const metrics_http_config *cfg)
 {
-    const union MHD_DaemonInfo *info;
     metrics_http *h;
-    int fd;
+    uint16_t port;
+    int fd, rv;
 
     if ((h = calloc(1, sizeof(*h))) == NULL)
         return -ENOMEM;
     h->render = cfg->render != NULL ? cfg->render : metrics_process_render;
     h->arg = cfg->arg;
-    if ((fd = listen_on(cfg->addr)) < 0) {
+    /* We bind rather than MHD, so that a failure keeps its errno (MHD only logs it). */
+    if ((rv = net_listen(cfg->addr, false, LISTEN_BACKLOG, &fd, &port)) != 0) {
         free(h);
-        return fd;
+        return rv;
     }
     /* From here MHD owns fd: MHD_stop_daemon closes it. When MHD_start_daemon fails,
      * MHD 0.9.75 has closed fd on every path but a few early ones (an allocation that
@@ -206,8 +145,7 @@ int metrics_http_start(metrics_http **out, const metrics_http_config *cfg)
         free(h);
         return -EIO; /* MHD does not say why */
     }
-    info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    h->port = info != NULL ? info->port : 0;
+    h->port = port;
     *out = h;
     return 0;
 }
