@@ -9,7 +9,7 @@
 #   gateway                every gateway's admin listener          gateway-1 ...
 #   order, stock, payment  every replica's WDM_METRICS_ADDR         order-1 ...
 #   redis                  every Redis, through the exporter        redis-order-1 ...
-#                          (label group: order, stock or payment)
+#                          (label service: its group, order, stock or payment)
 #   rabbitmq               every node's rabbitmq_prometheus port    rabbitmq-1 ...
 # Rules: infra/helm/wdm/files/prometheus-rules.yml, the file compose and the chart use.
 
@@ -55,7 +55,7 @@ write_prometheus_conf() {
         echo "    static_configs:"
         for g in "${WDM_GROUPS[@]}"; do
             for i in 1 2 3; do
-                static_target "redis-$g-$i" "redis://127.0.0.1:$(redis_port "$g" "$i")" "group=$g"
+                static_target "redis-$g-$i" "redis://127.0.0.1:$(redis_port "$g" "$i")" "service=$g"
             done
         done
         echo "  - job_name: rabbitmq"

@@ -24,12 +24,18 @@ What it asserts (each failure is one "FAIL:" line naming the service and the set
     published, and on 127.0.0.1 only; health checks, restart policies, volumes;
   - a fresh clone runs it: no env_file that is not in the repository; secrets are
     `${NAME:-development default}` (overridable, never a bare literal) and set.
+  - monitoring: Prometheus' UI is published on the loopback only and the Redis exporter
+    not at all; Prometheus loads the shared rules file (RULES_FILE) and scrapes every
+    replica of every program on the port of its metrics listener, every RabbitMQ node on
+    the rabbitmq_prometheus port, and every Redis instance through the exporter with its
+    group as the label `service`.
 --self-test also runs the check on broken copies of the compose file (written to a
 temporary directory) and fails unless each of them is rejected with the expected error.
 """
 
 import argparse
 import copy
+import fnmatch
 import glob
 import os
 import re
@@ -47,6 +53,8 @@ ALLOWED_IMAGES = {
     "redis:7.0": "redis",
     "rabbitmq:3.10-management": "rabbitmq",
     "haproxy:2.6": "haproxy",
+    "prom/prometheus:v2.45.0": "prometheus",
+    "oliver006/redis_exporter:v1.45.0-alpine": "redis-exporter",
 }
 OUR_DOCKERFILE = "infra/docker/Dockerfile"
 GROUP_SIZE = 3  # a Redis master + 2 replicas (DESIGN §6)
@@ -63,6 +71,16 @@ REQUIRED_PORTS = {8000: "the HTTP API", 15672: "the RabbitMQ management UI"}
 # The only ports a container may publish on the host (always on 127.0.0.1).
 PUBLISHABLE_PORTS = {8000, 15672, 9090}
 SECRETS = ("WDM_REDIS_PASSWORD", "WDM_RABBITMQ_URL")
+# Monitoring: Prometheus' config in its container, the rules every deployment shares, the
+# variable with the host:port of each program's GET /metrics (the gateway: its internal
+# listener; the others WDM_METRICS_ADDR), the rabbitmq_prometheus plugin's port (unless
+# rabbitmq.conf sets prometheus.tcp.port), the Redis exporter's port.
+PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml"
+RULES_FILE = "infra/helm/wdm/files/prometheus-rules.yml"
+METRICS_VARS = {"gateway": "WDM_ADMIN_ADDR"}
+RABBITMQ_PROMETHEUS_PORT = 15692
+EXPORTER_PORT = 9121
+LOOPBACK = ("127.0.0.1", "[::1]", "::1")
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -308,6 +326,7 @@ class Checker:
         self.check_ports()
         self.check_health_restart_volumes()
         self.check_secrets()
+        self.check_monitoring()
         return self.errors
 
     def classify(self, name, svc):
@@ -412,7 +431,8 @@ class Checker:
             for var in sorted(requires):
                 if not env.get(var):
                     self.fail(f"{name}: {prog} requires {var}, which is not set")
-        for name in self.of_kind("redis") + self.of_kind("sentinel") + self.of_kind("rabbitmq"):
+        for name in self.of_kind("redis") + self.of_kind("sentinel") + self.of_kind("rabbitmq") + \
+                self.of_kind("redis-exporter"):
             script = self.entrypoint_script(name, self.services[name])
             if script is None:
                 self.fail(f"{name}: runs no entrypoint script of ours (infra/docker/...)")
@@ -674,7 +694,8 @@ class Checker:
             self.fail(f"{name}: depends_on should name every gateway ({', '.join(gateways)})")
 
     def check_health_restart_volumes(self):
-        data_dirs = {"redis": "/data", "sentinel": "/data", "rabbitmq": "/var/lib/rabbitmq"}
+        data_dirs = {"redis": "/data", "sentinel": "/data", "rabbitmq": "/var/lib/rabbitmq",
+                     "prometheus": "/prometheus"}
         named = set((self.doc.get("volumes") or {}).keys())
         for name, svc in sorted(self.services.items()):
             kind = self.kind.get(name)
@@ -712,6 +733,168 @@ class Checker:
             for var in SECRETS:
                 if not self.env[name].get(var):
                     self.fail(f"{name}: {var} is not set")
+        for name in self.of_kind("redis-exporter"):
+            if not self.env[name].get("WDM_REDIS_PASSWORD"):
+                self.fail(f"{name}: WDM_REDIS_PASSWORD is not set; the exporter logs in with it")
+
+    # -- monitoring --
+
+    @staticmethod
+    def port_specs(svc):
+        """[(host IP or None, host port, container port, the spec as written)]"""
+        out = []
+        for p in as_list(svc.get("ports")):
+            if isinstance(p, dict):
+                if p.get("published") is not None:
+                    out.append((p.get("host_ip"), int(interpolate(str(p["published"]))), int(p["target"]), p))
+                continue
+            m = re.match(r"^(?:(\[[^\]]*\]|[^:\[]*):)?(\d+):(\d+)(?:/\w+)?$", interpolate(str(p)))
+            if m:
+                out.append((m.group(1), int(m.group(2)), int(m.group(3)), p))
+        return out
+
+    @staticmethod
+    def static_targets(job):
+        """[(host, port, labels)] of a scrape job's static_configs."""
+        out = []
+        for sc in job.get("static_configs") or []:
+            for t in sc.get("targets") or []:
+                host, port = parse_hostport(str(t))
+                out.append((host, port, sc.get("labels") or {}))
+        return out
+
+    def bind_mounts(self, svc):
+        """[(repo path, container path)] of a service's bind mounts."""
+        out = []
+        for v in as_list(svc.get("volumes")):
+            src, dst = (v.get("source", ""), v.get("target", "")) if isinstance(v, dict) else (v.split(":") + [""])[:2]
+            if src.startswith((".", "/")):
+                out.append((os.path.normpath(os.path.join(self.base, src)), dst))
+        return out
+
+    def check_monitoring(self):
+        for name in sorted(self.services):
+            kind = self.kind.get(name)
+            for ip, host_port, _, spec in self.port_specs(self.services[name]):
+                if kind == "redis-exporter":
+                    self.fail(f"{name}: publishes {spec}: the exporter must stay inside the compose network "
+                              "(it hands any caller a Redis instance's INFO)")
+                elif kind == "prometheus" and ip not in LOOPBACK:
+                    self.fail(f"{name}: publishes {spec} on every interface: the Prometheus UI has no login, "
+                              "publish it on 127.0.0.1 only")
+        proms, exporters = self.of_kind("prometheus"), self.of_kind("redis-exporter")
+        if not proms:
+            if exporters:
+                self.fail(f"{', '.join(exporters)}: a Redis exporter without a prometheus service")
+            return
+        if len(proms) > 1:
+            self.fail(f"{len(proms)} prometheus services ({', '.join(proms)}); want 1")
+        prom = proms[0]
+        text = self.template(prom, PROMETHEUS_CONFIG)
+        if text is None:
+            return
+        conf = yaml.safe_load(text) or {}
+        rules = os.path.normpath(os.path.join(self.base, RULES_FILE))
+        patterns = [str(p) for p in conf.get("rule_files") or []]
+        targets = [dst for src, dst in self.bind_mounts(self.services[prom]) if src == rules]
+        if not any(fnmatch.fnmatch(t, p) for t in targets for p in patterns):
+            self.fail(f"{prom}: {RULES_FILE} is not mounted where prometheus.yml's rule_files "
+                      f"({', '.join(patterns) or 'none'}) look")
+        jobs = {j.get("job_name"): j for j in conf.get("scrape_configs") or []}
+        self.check_program_jobs(jobs)
+        self.check_rabbitmq_job(jobs.get("rabbitmq"))
+        self.check_redis_job(jobs.get("redis"), exporters)
+
+    def check_program_jobs(self, jobs):
+        """Job <program> scrapes every replica of it on its metrics listener's port."""
+        for prog in sorted(self.src.programs):
+            job = jobs.get(prog)
+            if job is None:
+                self.fail(f"prometheus.yml: no job {prog} (to scrape {', '.join(self.running(prog))})")
+                continue
+            var = METRICS_VARS.get(prog, "WDM_METRICS_ADDR")
+            targets = self.static_targets(job)
+            missing = sorted(set(self.running(prog)) - {h for h, _, _ in targets})
+            if missing:
+                self.fail(f"prometheus.yml: job {prog} leaves out {', '.join(missing)}")
+            for host, port, _ in targets:
+                if self.program.get(host) != prog:
+                    self.fail(f"prometheus.yml: job {prog}: {host}:{port} is no compose service running {prog}")
+                    continue
+                # A program that has no such listener (yet) is not checked: its target is down.
+                if var not in self.src.reads(prog):
+                    continue
+                addr = self.env[host].get(var, "")
+                h, p = parse_hostport(addr) if addr else (None, None)
+                if not addr:
+                    self.fail(f"{host}: scraped on port {port}, but {var} is not set (no metrics listener)")
+                elif p != port:
+                    self.fail(f"prometheus.yml: job {prog}: {host}:{port}, but {host} serves metrics on {var}={addr}")
+                elif h in LOOPBACK or h == "localhost":
+                    self.fail(f"{host}: {var}={addr} cannot be reached from the prometheus container")
+
+    def check_rabbitmq_job(self, job):
+        """Job rabbitmq scrapes every broker on the rabbitmq_prometheus plugin's port, which
+        the image enables (unless an enabled_plugins file of ours leaves it out)."""
+        brokers = self.of_kind("rabbitmq")
+        if job is None:
+            self.fail(f"prometheus.yml: no job rabbitmq (to scrape {', '.join(brokers)})")
+            return
+        port = RABBITMQ_PROMETHEUS_PORT
+        for broker in brokers:
+            conf = self.host_path(self.services[broker], "/etc/rabbitmq/conf.d/90-wdm.conf")
+            m = conf and os.path.isfile(conf) and \
+                re.search(r"^prometheus\.tcp\.port\s*=\s*(\d+)", open(conf).read(), re.M)
+            if m:
+                port = int(m.group(1))
+            plugins = self.host_path(self.services[broker], "/etc/rabbitmq/enabled_plugins")
+            if plugins and os.path.isfile(plugins) and "rabbitmq_prometheus" not in open(plugins).read():
+                self.fail(f"{broker}: its enabled_plugins leaves out rabbitmq_prometheus (the metrics on {port})")
+        targets = self.static_targets(job)
+        missing = sorted(set(brokers) - {h for h, _, _ in targets})
+        if missing:
+            self.fail(f"prometheus.yml: job rabbitmq leaves out {', '.join(missing)}")
+        for host, p, _ in targets:
+            if self.kind.get(host) != "rabbitmq":
+                self.fail(f"prometheus.yml: job rabbitmq: {host} is no RabbitMQ service")
+            elif p != port:
+                self.fail(f"prometheus.yml: job rabbitmq: {host}:{p}, but rabbitmq_prometheus listens on {port}")
+
+    def check_redis_job(self, job, exporters):
+        """Job redis asks the exporter (/scrape?target=) for every Redis instance, each
+        labelled service=<its group>."""
+        redis = self.of_kind("redis")
+        if job is None:
+            self.fail(f"prometheus.yml: no job redis (to scrape {', '.join(redis)} through an exporter)")
+            return
+        if job.get("metrics_path") != "/scrape":
+            self.fail("prometheus.yml: job redis: metrics_path must be /scrape (the exporter's multi-target endpoint)")
+        rules = job.get("relabel_configs") or []
+        if not any(r.get("source_labels") == ["__address__"] and r.get("target_label") == "__param_target"
+                   for r in rules):
+            self.fail("prometheus.yml: job redis: no relabeling of __address__ to __param_target (the target)")
+        to = [r.get("replacement", "") for r in rules if r.get("target_label") == "__address__"]
+        host, port = parse_hostport(to[-1]) if to else (None, None)
+        if host not in exporters or port != EXPORTER_PORT:
+            self.fail(f"prometheus.yml: job redis: __address__ becomes {to[-1] if to else 'nothing'}, "
+                      f"not a redis-exporter service on {EXPORTER_PORT} ({', '.join(exporters) or 'none'})")
+        group_of = {h: g for g, (h, _, _) in self.monitors.items()}
+        for name in redis:
+            src = self.env[name].get("WDM_REDIS_REPLICAOF")
+            if src:
+                group_of[name] = group_of.get(parse_hostport(src, 6379)[0])
+        targets = self.static_targets(job)
+        missing = sorted(set(redis) - {h for h, _, _ in targets})
+        if missing:
+            self.fail(f"prometheus.yml: job redis leaves out {', '.join(missing)}")
+        for h, p, labels in targets:
+            if self.kind.get(h) != "redis":
+                self.fail(f"prometheus.yml: job redis: {h} is no Redis service")
+                continue
+            if p != self.redis_port:
+                self.fail(f"prometheus.yml: job redis: {h}:{p}, but Redis listens on {self.redis_port}")
+            if labels.get("service") != group_of.get(h):
+                self.fail(f"prometheus.yml: job redis: {h} has service={labels.get('service')}, not its group {group_of.get(h)}")
 
 
 def check(compose, repo, sources=None):
@@ -795,6 +978,15 @@ MUTATIONS = [
     (".dockerignore that keeps order/ out", {".dockerignore": lambda t: t.replace("!order/\n", "")}, "keeps order out of the build context"),
     ("a Sentinel quorum of 1", {"infra/docker/redis/sentinel.conf": lambda t: t.replace("redis-stock-1 6379 2", "redis-stock-1 6379 1")}, "group stock: quorum 1"),
     ("Redis without min-replicas-to-write", {"infra/docker/redis/redis.conf": lambda t: t.replace("min-replicas-to-write 1", "min-replicas-to-write 0")}, "min-replicas-to-write 1"),
+    ("the Prometheus UI on every interface", _set("prometheus", "ports", ["9090:9090"]), "publish it on 127.0.0.1 only"),
+    ("the Redis exporter published", _set("redis-exporter", "ports", ["9121:9121"]), "must stay inside the compose network"),
+    ("the rules not mounted", _set("prometheus", "volumes", ["prometheus:/prometheus", "./infra/docker/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro"]), "is not mounted where prometheus.yml's rule_files"),
+    ("a replica Prometheus does not scrape", {"infra/docker/prometheus/prometheus.yml": lambda t: t.replace(", stock-2:9100", "")}, "job stock leaves out stock-2"),
+    ("a metrics listener on another port", _set_env("payment-2", "WDM_METRICS_ADDR", "0.0.0.0:9101"), "serves metrics on WDM_METRICS_ADDR=0.0.0.0:9101"),
+    ("RabbitMQ scraped on the management port", {"infra/docker/prometheus/prometheus.yml": lambda t: t.replace("rabbitmq:15692", "rabbitmq:15672")}, "rabbitmq_prometheus listens on 15692"),
+    ("a Redis instance not scraped", {"infra/docker/prometheus/prometheus.yml": lambda t: t.replace(", redis-payment-3:6379", "")}, "job redis leaves out redis-payment-3"),
+    ("a Redis instance in another group", {"infra/docker/prometheus/prometheus.yml": lambda t: t.replace("{service: stock}", "{service: order}")}, "has service=order, not its group stock"),
+    ("Redis scraped without the exporter", {"infra/docker/prometheus/prometheus.yml": lambda t: t.replace("replacement: redis-exporter:9121", "replacement: redis-exporter:9100")}, "not a redis-exporter service on 9121"),
 ]
 
 

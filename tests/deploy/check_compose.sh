@@ -43,12 +43,13 @@ rm -f "$tmp/infra/docker/wdm.env"   # yours, if you made one: a fresh clone has 
 
 # ---- 3. scripts ----
 step "shell syntax of the container scripts"
-for f in infra/docker/redis/*.sh; do sh -n "$f" || die "$f: syntax error"; done
+for f in infra/docker/redis/*.sh infra/docker/prometheus/*.sh; do sh -n "$f" || die "$f: syntax error"; done
 for f in infra/docker/rabbitmq/*.sh infra/docker/wdm-healthcheck; do
     bash -n "$f" || die "$f: syntax error"
 done
 if command -v shellcheck >/dev/null; then    # optional: not installed for this
-    shellcheck infra/docker/redis/*.sh infra/docker/rabbitmq/*.sh infra/docker/wdm-healthcheck \
+    shellcheck infra/docker/redis/*.sh infra/docker/rabbitmq/*.sh infra/docker/prometheus/*.sh \
+        infra/docker/wdm-healthcheck \
         tests/deploy/check_compose.sh || die "shellcheck (see above)"
 fi
 

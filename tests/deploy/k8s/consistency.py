@@ -16,6 +16,9 @@ there was any.
 - Services select pods and their target ports exist; a StatefulSet's serviceName is a
   headless Service selecting it; HPAs, PDBs and the Ingress point at what exists.
 - Redis, Sentinel and RabbitMQ settings (env of their pods) line up with the objects.
+- Monitoring (the chart's monitoring.* values): every PodMonitor selects pods, and when
+  there are PodMonitors, every pod running a program of ours or RabbitMQ is selected by
+  one; a PrometheusRule holds exactly the groups of the rules file (RULES_FILE).
 """
 import os
 import re
@@ -33,6 +36,7 @@ REQUIRED = {
 }
 URL_VARS = {"WDM_ORDER_URLS": "order", "WDM_STOCK_URLS": "stock",
             "WDM_PAYMENT_URLS": "payment"}
+RULES_FILE = "infra/helm/wdm/files/prometheus-rules.yml"
 
 problems = []
 
@@ -405,6 +409,44 @@ def check_infra(topo):
         bad("%s: RABBITMQ_NODENAME %r is not rabbit@<pod>.<serviceName>..." % (key(rmq), node))
 
 
+def selector_matches(sel, labels):
+    """A label selector (matchLabels, matchExpressions) against a pod's labels. An empty
+    selector matches nothing here (in a PodMonitor it would take every pod around)."""
+    if not sel or not (sel.get("matchLabels") or sel.get("matchExpressions")):
+        return False
+    if not all(labels.get(k) == v for k, v in (sel.get("matchLabels") or {}).items()):
+        return False
+    for e in sel.get("matchExpressions") or []:
+        have, values = labels.get(e["key"]), e.get("values") or []
+        if not {"In": have in values, "NotIn": have not in values,
+                "Exists": e["key"] in labels, "DoesNotExist": e["key"] not in labels}[e["operator"]]:
+            return False
+    return True
+
+
+def check_monitoring(topo, repo):
+    monitors = topo.kind("PodMonitor")
+    selected = set()
+    for pm in monitors.values():
+        pods = [w for w in topo.workloads.values()
+                if selector_matches(pm["spec"].get("selector"), topo.pod_labels(w))]
+        if not pods:
+            bad("%s: selects no pods" % key(pm))
+        selected |= {key(w) for w in pods}
+    if monitors:
+        for w in topo.workloads.values():
+            runs = [topo.program(c) for c in w["spec"]["template"]["spec"]["containers"]]
+            if (any(runs) or w["metadata"]["name"] == "rabbitmq") and key(w) not in selected:
+                bad("%s: no PodMonitor selects its pods" % key(w))
+    rules = topo.kind("PrometheusRule")
+    if rules:
+        with open(os.path.join(repo, RULES_FILE)) as f:
+            want = (yaml.safe_load(f) or {}).get("groups")
+        for r in rules.values():
+            if r["spec"].get("groups") != want:
+                bad("%s: its groups are not those of %s" % (key(r), RULES_FILE))
+
+
 def main():
     if len(sys.argv) not in (2, 3):
         print(__doc__)
@@ -426,6 +468,7 @@ def main():
         bad("no container runs %s" % p)
     check_services(topo)
     check_infra(topo)
+    check_monitoring(topo, repo)
     for p in problems:
         print("consistency: %s" % p)
     print("consistency: %d objects checked, %d problems" % (len(topo.objs), len(problems)))

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# check_monitoring.sh: the offline checks of the monitoring: the Prometheus rules every
+# deployment shares (infra/helm/wdm/files/prometheus-rules.yml), the Grafana dashboard
+# (infra/grafana), compose's Prometheus config and the chart's monitoring objects. No
+# Prometheus, Grafana or cluster needed. Installs what it lacks (Debian: kubernetes-client,
+# nodejs + npm, python3-yaml; promtool is taken out of Debian's prometheus package without
+# installing it, so no Prometheus server gets enabled here), then:
+#   1. promtool check rules on the rules file;
+#   2. promtool test rules tests/deploy/prometheus-rules.test.yml: series in, recorded
+#      values and firing alerts out;
+#   3. check_monitoring.py: compose's prometheus.yml with the rules (promtool check config),
+#      the dashboard (JSON, data source variable, every query parses), and every series the
+#      rules and the dashboard read is one the programs or the exporters export;
+#   4. the chart with every monitoring.* switch on renders (infra/k8s/render), `kubectl
+#      kustomize` takes it, its objects pass the schemas (k8s/validate.mjs, which knows the
+#      Prometheus Operator's kinds) and fit together (k8s/consistency.py: the PodMonitors
+#      select our pods, the PrometheusRule holds the rules file); with the defaults no
+#      monitoring object renders;
+#   5. each of these checks fails on a broken copy (made in a temp dir).
+# Exits non-zero on the first failure.
+# shellcheck disable=SC2016 # patterns below match a literal ${datasource}
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+here=tests/deploy
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+step() { echo "=== monitoring: $*"; }
+fail() {
+    echo "check_monitoring: FAILED: $*" >&2
+    exit 1
+}
+
+# ---- what it needs ----
+missing=()
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+$py -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
+"$repo/infra/apt-install" --no-recommends ${missing[@]+"${missing[@]}"}
+# promtool: the one on PATH, else the one of Debian's prometheus package, unpacked once
+# into .run/tools (installing the package would enable a Prometheus server).
+promtool=$(command -v promtool || true)
+if [[ -z $promtool ]]; then
+    promtool=$repo/.run/tools/usr/bin/promtool
+    if [[ ! -x $promtool ]]; then
+        step "unpacking promtool from Debian's prometheus package into .run/tools"
+        sudo=()
+        ((EUID == 0)) || sudo=(sudo)
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        (cd "$tmp" && apt-get download -qq prometheus) || fail "apt-get download prometheus"
+        mkdir -p "$repo/.run/tools"
+        dpkg-deb -x "$tmp"/prometheus_*.deb "$repo/.run/tools" || fail "dpkg-deb -x prometheus"
+    fi
+fi
+step "npm ci ($here/k8s)"
+(cd "$here/k8s" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+
+rules=infra/helm/wdm/files/prometheus-rules.yml
+tests=$here/prometheus-rules.test.yml
+on=(--set monitoring.podMonitor=true --set monitoring.prometheusRule=true
+    --set monitoring.redisExporter=true --set monitoring.labels.release=prometheus)
+
+# check_render DIR: schema + consistency checks of `kubectl kustomize DIR`.
+check_render() {
+    kubectl kustomize "$1" >"$1.rendered.yaml" || fail "kubectl kustomize $1"
+    node "$here/k8s/validate.mjs" "$1.rendered.yaml" || fail "schema check of $1"
+    $py "$here/k8s/consistency.py" "$1.rendered.yaml" "$repo" || fail "consistency check of $1"
+}
+
+# ---- 1-4: the real thing ----
+step "promtool check rules ($("$promtool" --version 2>&1 | head -1))"
+"$promtool" check rules "$rules" || fail "$rules"
+step "promtool test rules"
+"$promtool" test rules "$tests" || fail "$tests"
+step "check_monitoring.py: compose's prometheus.yml, the dashboard, the series read"
+$py "$here/check_monitoring.py" --repo "$repo" --promtool "$promtool" || fail "check_monitoring.py"
+step "the chart with monitoring on: schemas and consistency"
+$py infra/k8s/render --out "$tmp/on" "${on[@]}" >/dev/null || fail "render with ${on[*]}"
+[[ -s $tmp/on/monitoring.yaml ]] || fail "no monitoring.yaml with ${on[*]}"
+check_render "$tmp/on"
+step "the chart's defaults: no monitoring objects"
+$py infra/k8s/render --out "$tmp/off" >/dev/null || fail "render with the defaults"
+[[ ! -e $tmp/off/monitoring.yaml ]] || fail "monitoring objects with the default values"
+
+# ---- 5: each check fails on a broken copy ----
+# expect_fail WHAT PATTERN CMD...: CMD must fail and print PATTERN.
+expect_fail() {
+    local what=$1 pattern=$2 out
+    shift 2
+    if out=$("$@" 2>&1); then
+        fail "broken copy not caught: $what"
+    fi
+    grep -q -- "$pattern" <<<"$out" || { echo "$out" >&2; fail "$what: no '$pattern' in the output"; }
+    echo "    caught: $what"
+}
+
+# broken_repo NAME FILE SED-EXPR: a copy of the files the checks read, FILE changed.
+broken_repo() {
+    local d=$tmp/$1
+    mkdir -p "$d/infra/docker" "$d/$here"
+    cp -r infra/helm infra/grafana "$d/infra/"
+    cp -r infra/docker/prometheus "$d/infra/docker/"
+    cp "$here/check_monitoring.py" "$tests" "$d/$here/"
+    for s in common gateway order stock payment; do ln -s "$repo/$s" "$d/$s"; done
+    sed -i -e "$3" "$d/$2"
+    cmp -s "$2" "$d/$2" && fail "sed '$3' changed nothing in $2"
+    echo "$d"
+}
+
+step "the checks catch broken copies"
+d=$(broken_repo syntax "$rules" 's/sum by (route, status) (rate(/sum by (route, status) (rate((/')
+expect_fail "a rule that does not parse" "could not parse expression" "$promtool" check rules "$d/$rules"
+d=$(broken_repo threshold "$rules" 's/expr: wdm:gateway_5xx:ratio_rate5m > 0.05/expr: wdm:gateway_5xx:ratio_rate5m > 0.06/')
+expect_fail "an alert threshold moved" "alertname: WdmGateway5xxHigh" "$promtool" test rules "$d/$tests"
+d=$(broken_repo grouping "$rules" 's/max by (job) (increase(wdm_store_failovers_total\[5m\]))/sum by (job) (increase(wdm_store_failovers_total[5m]))/')
+expect_fail "failovers summed over replicas" "job:wdm_store_failovers:increase5m" "$promtool" test rules "$d/$tests"
+d=$(broken_repo metric "$rules" 's/wdm_saga_takeovers_total/wdm_saga_takeover_total/')
+expect_fail "a rule reading a series nobody exports" "reads wdm_saga_takeover_total, which nothing" \
+    $py "$d/tests/deploy/check_monitoring.py" --repo "$d" --promtool "$promtool"
+d=$(broken_repo dashmetric infra/grafana/wdm-dashboard.json 's/wdm_gateway_inflight_rpcs/wdm_gateway_inflight_calls/')
+expect_fail "a panel reading a series nobody exports" "reads wdm_gateway_inflight_calls" \
+    $py "$d/tests/deploy/check_monitoring.py" --repo "$d" --promtool "$promtool"
+d=$(broken_repo dashsyntax infra/grafana/wdm-dashboard.json 's/"wdm:checkout_seconds:p99_5m"/"wdm:checkout_seconds:p99_5m +"/')
+expect_fail "a panel query that does not parse" "queries that do not parse" \
+    $py "$d/tests/deploy/check_monitoring.py" --repo "$d" --promtool "$promtool"
+d=$(broken_repo dashds infra/grafana/wdm-dashboard.json '0,/"uid": "${datasource}"/s//"uid": "prometheus"/')
+expect_fail "a panel with a fixed data source" 'does not use the data source ${datasource}' \
+    $py "$d/tests/deploy/check_monitoring.py" --repo "$d" --promtool "$promtool"
+d=$(broken_repo promconf infra/docker/prometheus/prometheus.yml 's/scrape_interval: 15s/scrape_interval: 15 seconds/')
+expect_fail "compose's prometheus.yml invalid" "promtool check config fails" \
+    $py "$d/tests/deploy/check_monitoring.py" --repo "$d" --promtool "$promtool"
+# The chart: a broken template, then broken copies of the good render.
+d=$(broken_repo selector infra/helm/wdm/templates/monitoring.yaml 's/values: \[order, stock, payment\]/values: [order, stok, payment]/')
+$py infra/k8s/render --chart "$d/infra/helm/wdm" --out "$tmp/selector" "${on[@]}" >/dev/null
+kubectl kustomize "$tmp/selector" >"$tmp/selector.yaml"
+expect_fail "services no PodMonitor selects" "StatefulSet/stock: no PodMonitor selects its pods" \
+    $py "$here/k8s/consistency.py" "$tmp/selector.yaml" "$repo"
+sed -e 's/expr: wdm:gateway_5xx:ratio_rate5m > 0.05/expr: wdm:gateway_5xx:ratio_rate5m > 0.5/' \
+    "$tmp/on.rendered.yaml" >"$tmp/rule.yaml"
+cmp -s "$tmp/on.rendered.yaml" "$tmp/rule.yaml" && fail "could not change the PrometheusRule"
+expect_fail "a PrometheusRule that is not the rules file" "its groups are not those of" \
+    $py "$here/k8s/consistency.py" "$tmp/rule.yaml" "$repo"
+sed -e 's/^    - sourceLabels:$/    - sourceLabel:/' "$tmp/on.rendered.yaml" >"$tmp/field.yaml"
+cmp -s "$tmp/on.rendered.yaml" "$tmp/field.yaml" && fail "could not misspell a PodMonitor field"
+expect_fail "a misspelt PodMonitor field" "sourceLabel: unknown field" node "$here/k8s/validate.mjs" "$tmp/field.yaml"
+sed -e 's/^  - interval: 15s/  - interval: 15 seconds/' "$tmp/on.rendered.yaml" >"$tmp/interval.yaml"
+cmp -s "$tmp/on.rendered.yaml" "$tmp/interval.yaml" && fail "could not change a scrape interval"
+expect_fail "a scrape interval that is no duration" "interval must match pattern" node "$here/k8s/validate.mjs" "$tmp/interval.yaml"
+echo "=== monitoring: all checks passed"
