@@ -4,8 +4,11 @@
 #   - redis-order-0..2 start through redis-start.sh: 0 as the master, 1 and 2 as its
 #     replicas, announced by their DNS names;
 #   - sentinel-init.sh writes a Sentinel config that monitors the master by name;
+#   - the Sentinel requires its password (NOAUTH without it);
 #   - the master is killed; the Sentinel fails over to a replica; redis-order-0 starts
-#     again through redis-start.sh and must come back as a replica of the new master.
+#     again through redis-start.sh and must come back as a replica of the new master;
+#   - a second Sentinel learns the new master from the first (find-master.sh asks with
+#     the Sentinel password), and the two talk to each other (sentinel-pass).
 # "DNS" is a private /etc/hosts mapping the pod names to 127.0.0.1-3, in a mount and
 # network namespace of its own (so no port of the machine is touched; needs root). The
 # scripts' fixed pod paths (/scripts, /conf, /data, /sentinel) and `bind *` (one port,
@@ -35,32 +38,26 @@ fail() {
     exit 1
 }
 
-mkdir -p "$t/scripts" "$t/sentinel"
+mkdir -p "$t/scripts"
 for f in find-master.sh redis-start.sh sentinel-init.sh; do
     sed -e "s#/scripts/#$t/scripts/#g" -e "s#^conf=/conf/#conf=\$CONFDIR/#" \
         -e "s#^dir /data#dir \$CONFDIR#" -e "s#^bind \\* -::\\*#bind \$BINDIP#" \
-        -e "s#/sentinel/sentinel.conf#$t/sentinel/sentinel.conf#" "$files/$f" >"$t/scripts/$f"
+        -e "s#/sentinel/sentinel.conf#\$CONFDIR/base.conf#" "$files/$f" >"$t/scripts/$f"
 done
 grep -q "bind \$BINDIP" "$t/scripts/redis-start.sh" || fail "redis-start.sh: no 'bind * -::*' line"
-cat >"$t/sentinel/sentinel.conf" <<EOF
-port 26379
-bind 127.0.0.10
-protected-mode no
-dir $t
-sentinel resolve-hostnames yes
-sentinel announce-hostnames yes
-EOF
 cat >"$t/hosts" <<EOF
 127.0.0.1 localhost
 127.0.0.1 redis-order-0.redis-order
 127.0.0.2 redis-order-1.redis-order
 127.0.0.3 redis-order-2.redis-order
 127.0.0.10 redis-sentinel-0.redis-sentinel
+127.0.0.11 redis-sentinel-1.redis-sentinel
 EOF
 mount --bind "$t/hosts" /etc/hosts
 
 export REDIS_GROUP=order REDIS_PORT=6379 REDIS_PASSWORD=test-pw REDIS_REPLICAS=3 \
-    SENTINEL_SERVICE=redis-sentinel SENTINEL_PORT=26379 SENTINEL_REPLICAS=1
+    SENTINEL_PASSWORD=test-sentinel-pw SENTINEL_SERVICE=redis-sentinel SENTINEL_PORT=26379 \
+    SENTINEL_REPLICAS=1
 declare -A redis_pid
 start_redis() {
     mkdir -p "$t/r$1"
@@ -70,7 +67,7 @@ start_redis() {
     pids+=($!)
 }
 rcli() { REDISCLI_AUTH=test-pw redis-cli -h "$1" -p 6379 "${@:2}" 2>/dev/null; }
-scli() { redis-cli -h 127.0.0.10 -p 26379 "$@" 2>/dev/null; }
+scli() { REDISCLI_AUTH=test-sentinel-pw redis-cli -h 127.0.0.10 -p 26379 "$@" 2>/dev/null; }
 # wait_until SECONDS CMD...: CMD must succeed within SECONDS.
 wait_until() {
     local n=$(($1 * 5))
@@ -96,16 +93,33 @@ rcli 127.0.0.1 info replication | grep -q 'ip=redis-order-1.redis-order' ||
     fail "min-replicas-to-write is not 1"
 [[ $(rcli 127.0.0.1 config get appendfsync | tail -n1) == everysec ]] || fail "appendfsync"
 
+# start_sentinel I REPLICAS: sentinel-init.sh, then redis-sentinel, as pod I of REPLICAS.
+start_sentinel() {
+    mkdir -p "$t/s$1"
+    # The ConfigMap's sentinel.conf, bound to this Sentinel's address.
+    cat >"$t/s$1/base.conf" <<EOF
+port 26379
+bind 127.0.0.$((10 + $1))
+protected-mode yes
+dir $t/s$1
+sentinel resolve-hostnames yes
+sentinel announce-hostnames yes
+EOF
+    POD_NAME=redis-sentinel-$1 CONFDIR=$t/s$1 REDIS_GROUPS=order \
+        SENTINEL_REPLICAS=$2 SENTINEL_QUORUM=1 SENTINEL_DOWN_AFTER_MS=1000 \
+        SENTINEL_FAILOVER_TIMEOUT_MS=5000 \
+        sh "$t/scripts/sentinel-init.sh" >"$t/sentinel-init-$1.log" 2>&1 || fail "sentinel-init.sh"
+    redis-sentinel "$t/s$1/sentinel.conf" >"$t/sentinel-$1.log" 2>&1 &
+    pids+=($!)
+}
+
 echo "    Sentinel: sentinel-init.sh finds the master, Sentinel monitors it by name"
-mkdir -p "$t/s0"
-POD_NAME=redis-sentinel-0 CONFDIR=$t/s0 REDIS_GROUPS=order SENTINEL_QUORUM=1 \
-    SENTINEL_DOWN_AFTER_MS=1000 SENTINEL_FAILOVER_TIMEOUT_MS=5000 \
-    sh "$t/scripts/sentinel-init.sh" >"$t/sentinel-init.log" 2>&1 || fail "sentinel-init.sh"
+start_sentinel 0 1
 grep -q '^sentinel monitor order redis-order-0.redis-order 6379 1$' "$t/s0/sentinel.conf" ||
     fail "sentinel.conf does not monitor redis-order-0 by name"
-redis-sentinel "$t/s0/sentinel.conf" >"$t/sentinel-0.log" 2>&1 &
-pids+=($!)
 wait_until 10 sentinel_master redis-order-0.redis-order || fail "Sentinel does not know the master"
+[[ $(redis-cli -h 127.0.0.10 -p 26379 ping 2>&1) == *NOAUTH* ]] ||
+    fail "the Sentinel answers without a password"
 sees_replicas() { [[ $(scli sentinel master order | grep -A1 '^num-slaves$' | tail -n1) == 2 ]]; }
 wait_until 20 sees_replicas || fail "Sentinel does not see the 2 replicas"
 
@@ -131,4 +145,25 @@ settled() {
         replicas_online "$(getent hosts "$m" | cut -d' ' -f1)" 2
 }
 wait_until 30 settled || fail "the group did not settle with 2 replicas online"
+
+echo "    a second Sentinel: asks the first for the master, and they talk to each other"
+master=$(scli sentinel get-master-addr-by-name order | head -n1)
+# Only the Sentinel can tell: no Redis pod to ask.
+[[ $(SELF_SENTINEL=x REDIS_REPLICAS=0 SENTINEL_REPLICAS=1 \
+    sh -c ". $t/scripts/find-master.sh && find_master order") == "$master" ]] ||
+    fail "find-master.sh does not get the master from the Sentinel (its password?)"
+start_sentinel 1 2
+grep -q "^sentinel monitor order $master 6379 1\$" "$t/s1/sentinel.conf" ||
+    fail "the second Sentinel does not monitor the current master $master"
+# Each sees the other, and pings it with sentinel-pass (or it would be s_down).
+peer_ok() {
+    local f
+    f=$(REDISCLI_AUTH=test-sentinel-pw redis-cli -h "$1" -p 26379 sentinel sentinels order \
+        2>/dev/null | grep -A1 '^flags$' | tail -n1)
+    [[ $f == sentinel ]]
+}
+wait_until 20 peer_ok 127.0.0.10 || fail "Sentinel 0 does not see Sentinel 1 up"
+wait_until 20 peer_ok 127.0.0.11 || fail "Sentinel 1 does not see Sentinel 0 up"
+sleep 2 # longer than down-after: a Sentinel the other cannot ping would be s_down now
+{ peer_ok 127.0.0.10 && peer_ok 127.0.0.11; } || fail "the Sentinels cannot ping each other"
 echo "    Redis and Sentinel scripts: ok"

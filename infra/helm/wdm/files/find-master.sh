@@ -7,8 +7,10 @@
 #   2. else each Redis pod of the group (INFO replication): a master with a replica
 #      attached, else any master (all Sentinels are down, e.g. at the first install);
 #   3. else pod 0, the master of a fresh group.
-# Environment: REDIS_PASSWORD, REDIS_PORT, REDIS_REPLICAS, SENTINEL_SERVICE,
-# SENTINEL_PORT, SENTINEL_REPLICAS; SELF_SENTINEL (this pod's name, in a Sentinel pod).
+# Environment: REDIS_PASSWORD, REDIS_PORT, REDIS_REPLICAS, SENTINEL_PASSWORD,
+# SENTINEL_SERVICE, SENTINEL_PORT, SENTINEL_REPLICAS; SELF_SENTINEL (this pod's name, in
+# a Sentinel pod). The passwords reach redis-cli through REDISCLI_AUTH, not its command
+# line (which `ps` shows).
 # The Redis pods of GROUP are redis-GROUP-<i>.redis-GROUP (the headless Service).
 
 # ask_sentinel HOST ARGS... / ask_redis HOST ARGS...: one redis-cli call, bounded in
@@ -16,7 +18,8 @@
 ask_sentinel() {
     _h=$1
     shift
-    timeout 3 redis-cli -h "$_h" -p "$SENTINEL_PORT" --raw "$@" 2>/dev/null || true
+    REDISCLI_AUTH=$SENTINEL_PASSWORD timeout 3 redis-cli -h "$_h" -p "$SENTINEL_PORT" --raw "$@" \
+        2>/dev/null || true
 }
 
 ask_redis() {
@@ -33,10 +36,14 @@ find_master() {
         _i=$((_i + 1))
         [ "$_s" = "${SELF_SENTINEL:-}" ] && continue
         _addr=$(ask_sentinel "$_s" sentinel get-master-addr-by-name "$_group" | head -n1)
-        if [ -n "$_addr" ]; then
-            echo "$_addr"
-            return 0
-        fi
+        # A host name, not an error (NOAUTH ... when the password is wrong) or nothing.
+        case $_addr in
+            "" | *[!A-Za-z0-9.-]*) ;;
+            *)
+                echo "$_addr"
+                return 0
+                ;;
+        esac
     done
     _i=0
     while [ "$_i" -lt "$REDIS_REPLICAS" ]; do

@@ -6,8 +6,12 @@
 # was the master before a failover must come back as a replica of the new master, not
 # as a second master. DESIGN §6 settings are here.
 # Environment: POD_NAME, REDIS_GROUP, REDIS_PORT, REDIS_PASSWORD, REDIS_REPLICAS,
-# SENTINEL_SERVICE, SENTINEL_PORT, SENTINEL_REPLICAS.
+# SENTINEL_PASSWORD, SENTINEL_SERVICE, SENTINEL_PORT, SENTINEL_REPLICAS.
 set -eu
+if [ -z "$REDIS_PASSWORD" ]; then
+    echo "redis-start: REDIS_PASSWORD is empty: a Redis without a password" >&2
+    exit 1
+fi
 # shellcheck disable=SC1091 # mounted from the same ConfigMap
 . /scripts/find-master.sh
 
@@ -20,7 +24,8 @@ cat >"$conf" <<CONF
 # Written by redis-start.sh at the start of $POD_NAME; Sentinel may rewrite it.
 port $REDIS_PORT
 bind * -::*
-protected-mode no
+# Refuses other hosts only while no password is set (this script always sets one).
+protected-mode yes
 dir /data
 appendonly yes
 appendfsync everysec

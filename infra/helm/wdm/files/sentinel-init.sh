@@ -3,7 +3,10 @@
 #
 # Sentinel rewrites its config file (what it learns: masters, replicas, other
 # Sentinels), so the config lives in an emptyDir: this copies the ConfigMap's
-# sentinel.conf there and adds what is particular to this pod and to the moment:
+# sentinel.conf there and adds the password and what is particular to this pod and
+# to the moment:
+#   - requirepass (clients must AUTH) and sentinel-pass (what this Sentinel sends to the
+#     others, which require the same password);
 #   - a fixed myid (from the pod name), so a re-created pod is the same Sentinel to the
 #     others, not one more: stale Sentinel ids would raise the majority a failover needs;
 #   - announce-ip = the pod's stable DNS name;
@@ -11,9 +14,13 @@
 #     (find-master.sh), falling back to pod 0 of the group at the first install.
 # A restart of the container (not the pod) keeps the rewritten file.
 # Environment: POD_NAME, REDIS_GROUPS, REDIS_PORT, REDIS_PASSWORD, REDIS_REPLICAS,
-# SENTINEL_SERVICE, SENTINEL_PORT, SENTINEL_REPLICAS, SENTINEL_QUORUM,
+# SENTINEL_PASSWORD, SENTINEL_SERVICE, SENTINEL_PORT, SENTINEL_REPLICAS, SENTINEL_QUORUM,
 # SENTINEL_DOWN_AFTER_MS, SENTINEL_FAILOVER_TIMEOUT_MS.
 set -eu
+if [ -z "$SENTINEL_PASSWORD" ]; then
+    echo "sentinel-init: SENTINEL_PASSWORD is empty: a Sentinel without a password" >&2
+    exit 1
+fi
 # shellcheck disable=SC1091 # mounted from the same ConfigMap
 . /scripts/find-master.sh
 
@@ -23,6 +30,8 @@ myid=$(printf '%s' "$SELF_SENTINEL" | sha1sum | cut -c1-40)
 
 {
     cat /sentinel/sentinel.conf
+    echo "requirepass $SENTINEL_PASSWORD"
+    echo "sentinel sentinel-pass $SENTINEL_PASSWORD"
     echo "sentinel myid $myid"
     echo "sentinel announce-ip $SELF_SENTINEL"
     echo "sentinel announce-port $SENTINEL_PORT"

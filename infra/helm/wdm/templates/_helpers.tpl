@@ -80,6 +80,11 @@ RabbitMQ (every node), and the shared settings. Argument: the root context.
     secretKeyRef:
       name: wdm-redis
       key: password
+- name: WDM_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: wdm-redis
+      key: sentinel-password
 - name: RABBITMQ_USERNAME
   valueFrom:
     secretKeyRef:
@@ -106,4 +111,57 @@ RabbitMQ (every node), and the shared settings. Argument: the root context.
   value: {{ .Values.sagaRecordTtlS | quote }}
 - name: WDM_LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
+{{- end }}
+
+{{/*
+One value of a Secret, base64-encoded, for its data: (templates/secrets.yaml)
+  1. the value set in the values (checked by wdm.checkSecret);
+  2. else the value the Secret holds in the cluster (lookup: kept on upgrade; refused if
+     it is a placeholder, e.g. from an older chart's defaults);
+  3. else 32 random letters and digits (install; `helm template`, which has no cluster).
+Usage: include "wdm.secret" (dict "value" .Values.redis.password "name" "redis.password"
+  "old" <data of the Secret in the cluster, or an empty dict> "secret" "wdm-redis" "key" "password")
+*/}}
+{{- define "wdm.secret" -}}
+{{- if .value -}}
+{{- include "wdm.checkSecret" (dict "value" .value "what" .name) -}}
+{{- b64enc .value -}}
+{{- else if index .old .key -}}
+{{- $what := printf "key %s of the Secret %s in the cluster (set %s to replace it)" .key .secret .name -}}
+{{- include "wdm.checkSecret" (dict "value" (b64dec (index .old .key)) "what" $what "kept" true) -}}
+{{- index .old .key -}}
+{{- else -}}
+{{- randAlphaNum 32 | b64enc -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+Fails the render on a secret that is no secret: a placeholder (CHANGE-ME-..., changeme,
+...), or, for a value set in the values (not "kept"), anything but 16 or more letters,
+digits and . _ ~ - (secrets go into URLs and config files unquoted).
+Argument: dict "value" <the secret> "what" <where it comes from> ["kept" true]
+*/}}
+{{- define "wdm.checkSecret" -}}
+{{- if not (kindIs "string" .value) -}}
+{{- fail (printf "%s must be a string (quote it)" .what) -}}
+{{- end -}}
+{{- if regexMatch "(?i)change.?me|placeholder|^(guest|password|secret|wdm-local)$" .value -}}
+{{- fail (printf "%s is a placeholder: set a real secret, or leave the value empty for a random one (infra/helm/README.md, Secrets)" .what) -}}
+{{- end -}}
+{{- if and (not .kept) (not (regexMatch "^[A-Za-z0-9._~-]{16,}$" .value)) -}}
+{{- fail (printf "%s: use 16 or more letters, digits and . _ ~ - (it goes into URLs and config files)" .what) -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+The NetworkPolicy ingress rule that lets Prometheus (networkPolicy.prometheusFrom, not
+empty: the caller checks) scrape the port named "port".
+Usage: include "wdm.scrapeRule" (dict "root" $ "port" "metrics")
+*/}}
+{{- define "wdm.scrapeRule" -}}
+- from:
+    {{- toYaml .root.Values.networkPolicy.prometheusFrom | nindent 4 }}
+  ports:
+    - port: {{ .port }}
+      protocol: TCP
 {{- end }}
