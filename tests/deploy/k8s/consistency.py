@@ -228,11 +228,11 @@ def check_program(topo, w, c, program, reads):
     env = {e["name"]: e for e in c.get("env", [])}
     for name in env:
         if name.startswith("WDM_") and name not in reads:
-            if name in AHEAD[program]:
+            if name in AHEAD.get(program, ()):
                 note("%s: sets %s, which %s does not read yet (AHEAD)" % (what, name, program))
             else:
                 bad("%s: sets %s, which %s does not read" % (what, name, program))
-    for name in sorted(AHEAD[program] & reads):
+    for name in sorted(AHEAD.get(program, set()) & reads):
         note("%s reads %s now: remove it from AHEAD in %s" %
              (program, name, os.path.basename(__file__)))
     for name in sorted(REQUIRED[program] - set(env)):
