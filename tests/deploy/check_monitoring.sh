@@ -11,11 +11,13 @@
 #   3. check_monitoring.py: compose's prometheus.yml with the rules (promtool check config),
 #      the dashboard (JSON, data source variable, every query parses), and every series the
 #      rules and the dashboard read is one the programs or the exporters export;
-#   4. the chart with every monitoring.* switch on renders (infra/k8s/render), `kubectl
-#      kustomize` takes it, its objects pass the schemas (k8s/validate.mjs, which knows the
-#      Prometheus Operator's kinds) and fit together (k8s/consistency.py: the PodMonitors
-#      select our pods, the PrometheusRule holds the rules file); with the defaults no
-#      monitoring object renders;
+#   4. the chart with every monitoring.* switch on (and its Secrets, as an install has
+#      them) renders (infra/k8s/render), `kubectl kustomize` takes it, its objects pass
+#      the schemas (k8s/validate.mjs, which knows the Prometheus Operator's kinds) and fit
+#      together (k8s/consistency.py, all of check_k8s.sh's rules, and: the PodMonitors
+#      select our pods on ports they have, the PrometheusRule holds the rules file, the
+#      Redis exporter has a NetworkPolicy of its own that lets Prometheus in, and the
+#      Redis pods let the exporter in); with the defaults no monitoring object renders;
 #   5. each of these checks fails on a broken copy (made in a temp dir).
 # Exits non-zero on the first failure.
 # shellcheck disable=SC2016 # patterns below match a literal ${datasource}
@@ -60,7 +62,9 @@ step "npm ci ($here/k8s)"
 
 rules=infra/helm/wdm/files/prometheus-rules.yml
 tests=$here/prometheus-rules.test.yml
-on=(--set monitoring.podMonitor=true --set monitoring.prometheusRule=true
+# A full install with every monitoring switch on: the chart makes the Secrets (as
+# check_k8s.sh's variant), so that the exporter's secretKeyRef is checked too.
+on=(--set secrets.create=true --set monitoring.podMonitor=true --set monitoring.prometheusRule=true
     --set monitoring.redisExporter=true --set monitoring.labels.release=prometheus)
 
 # check_render DIR: schema + consistency checks of `kubectl kustomize DIR`.
@@ -138,15 +142,38 @@ $py infra/k8s/render --chart "$d/infra/helm/wdm" --out "$tmp/selector" "${on[@]}
 kubectl kustomize "$tmp/selector" >"$tmp/selector.yaml"
 expect_fail "services no PodMonitor selects" "StatefulSet/stock: no PodMonitor selects its pods" \
     $py "$here/k8s/consistency.py" "$tmp/selector.yaml" "$repo"
-sed -e 's/expr: wdm:gateway_5xx:ratio_rate5m > 0.05/expr: wdm:gateway_5xx:ratio_rate5m > 0.5/' \
-    "$tmp/on.rendered.yaml" >"$tmp/rule.yaml"
-cmp -s "$tmp/on.rendered.yaml" "$tmp/rule.yaml" && fail "could not change the PrometheusRule"
-expect_fail "a PrometheusRule that is not the rules file" "its groups are not those of" \
-    $py "$here/k8s/consistency.py" "$tmp/rule.yaml" "$repo"
-sed -e 's/^    - sourceLabels:$/    - sourceLabel:/' "$tmp/on.rendered.yaml" >"$tmp/field.yaml"
-cmp -s "$tmp/on.rendered.yaml" "$tmp/field.yaml" && fail "could not misspell a PodMonitor field"
-expect_fail "a misspelt PodMonitor field" "sourceLabel: unknown field" node "$here/k8s/validate.mjs" "$tmp/field.yaml"
-sed -e 's/^  - interval: 15s/  - interval: 15 seconds/' "$tmp/on.rendered.yaml" >"$tmp/interval.yaml"
-cmp -s "$tmp/on.rendered.yaml" "$tmp/interval.yaml" && fail "could not change a scrape interval"
-expect_fail "a scrape interval that is no duration" "interval must match pattern" node "$here/k8s/validate.mjs" "$tmp/interval.yaml"
+# broken_render NAME SED-EXPR: the render with monitoring on, SED-EXPR applied, as a file.
+broken_render() {
+    sed -e "$2" "$tmp/on.rendered.yaml" >"$tmp/$1.yaml"
+    cmp -s "$tmp/on.rendered.yaml" "$tmp/$1.yaml" && fail "sed '$2' changed nothing"
+    echo "$tmp/$1.yaml"
+}
+consistency() { $py "$here/k8s/consistency.py" "$1" "$repo"; }
+f=$(broken_render rule 's/expr: wdm:gateway_5xx:ratio_rate5m > 0.05/expr: wdm:gateway_5xx:ratio_rate5m > 0.5/')
+expect_fail "a PrometheusRule that is not the rules file" "its groups are not those of" consistency "$f"
+f=$(broken_render field 's/^    - sourceLabels:$/    - sourceLabel:/')
+expect_fail "a misspelt PodMonitor field" "sourceLabel: unknown field" node "$here/k8s/validate.mjs" "$f"
+f=$(broken_render interval 's/^  - interval: 15s/  - interval: 15 seconds/')
+expect_fail "a scrape interval that is no duration" "interval must match pattern" node "$here/k8s/validate.mjs" "$f"
+f=$(broken_render pmport '/^  name: wdm-rabbitmq$/,/^---/s/^    port: metrics$/    port: prometheus/')
+expect_fail "a PodMonitor on a port the pods lack" "endpoint port 'prometheus' is no container port of StatefulSet/rabbitmq" \
+    consistency "$f"
+f=$(broken_render pmpublic '/^  name: wdm-gateway$/,/^---/s/^    port: metrics$/    port: http/')
+expect_fail "a PodMonitor scraping the gateway's public port" "scrapes Deployment/gateway on port 8000, not the admin port" \
+    consistency "$f"
+f=$(broken_render pmaddress 's/^    - replacement: redis-exporter\.\(.*\):9121$/    - replacement: redis-exporter.\1:9122/')
+expect_fail "Redis scraped through no exporter" "scrapes through redis-exporter.*:9122, which is no Service port" \
+    consistency "$f"
+# The NetworkPolicies of the exporter; they come last in the rendered file (kustomize
+# orders by kind), so /^kind: NetworkPolicy/,$ is them.
+np='/^kind: NetworkPolicy/,$'
+f=$(broken_render npexporter "$np"'{/^  name: redis-exporter$/,/^---/s/name: redis-exporter$/name: redis-exporters/}')
+expect_fail "no NetworkPolicy of the exporter's own" "Deployment/redis-exporter: no NetworkPolicy of its own" \
+    consistency "$f"
+f=$(broken_render npredis "$np"'{/^  name: redis-stock$/,/^---/s/name: redis-exporter$/name: redis-exporters/}')
+expect_fail "a Redis policy without the exporter" \
+    "do not let Deployment/redis-exporter reach StatefulSet/redis-stock:6379" consistency "$f"
+f=$(broken_render npscrape "$np"'{/^  name: redis-exporter$/,/^---/s/^    - port: metrics$/    - port: redis/}')
+expect_fail "an exporter policy that lets Prometheus miss its port" \
+    "let nothing from outside reach Deployment/redis-exporter:9121" consistency "$f"
 echo "=== monitoring: all checks passed"

@@ -16,20 +16,25 @@ there was any.
 - Services select pods and their target ports exist; a StatefulSet's serviceName is a
   headless Service selecting it; HPAs, PDBs and the Ingress point at what exists.
 - Redis, Sentinel and RabbitMQ settings (env of their pods) line up with the objects.
-- Monitoring (the chart's monitoring.* values): every PodMonitor selects pods, and when
-  there are PodMonitors, every pod running a program of ours or RabbitMQ is selected by
-  one; a PrometheusRule holds exactly the groups of the rules file (RULES_FILE).
+- Monitoring (the chart's monitoring.* values): every PodMonitor selects pods on a port
+  they have (or scrapes through a Service port of the release: an exporter that is given
+  each pod as its target), and when there are PodMonitors, every pod running a program of
+  ours or RabbitMQ is selected by one; a PrometheusRule holds exactly the groups of the
+  rules file (RULES_FILE).
 - Security (issue 12): no Secret holds a placeholder or a short secret; every Sentinel
   requires a password (its init container gets SENTINEL_PASSWORD from a Secret) and
   everything that talks to the Sentinels has it from the same key; no config says
   protected-mode no; the gateway serves /metrics on its admin port (WDM_ADMIN_ADDR), which
-  no Service, scrape annotation, probe of the public port or public rule reaches; no
-  Service carries the Erlang distribution ports.
+  no Service, probe of the public port or public rule reaches, and Prometheus (scrape
+  annotation, PodMonitor) scrapes it there, not on the public port; no Service carries
+  the Erlang distribution ports.
 - NetworkPolicies (unless --no-network-policy): a default deny for every pod, a policy of
   its own for every workload, every connection the programs make (found from their
-  settings, as above) allowed, and no other one between the release's pods; peers from
-  outside (namespaceSelector, ipBlock) only on the Ingress's port, the scrape ports and
-  RabbitMQ's management port, never without a port list; a rule never admits everybody.
+  settings, as above, and an exporter's from the PodMonitor that gives it its targets)
+  allowed, and no other one between the release's pods; peers from outside
+  (namespaceSelector, ipBlock) only on the Ingress's port, the scrape ports (annotation or
+  PodMonitor) and RabbitMQ's management port, never without a port list; a rule never
+  admits everybody.
 """
 import base64
 import binascii
@@ -139,6 +144,15 @@ def port_number(container, port):
     for p in container.get("ports", []):
         if port in (p["containerPort"], p.get("name")):
             return p["containerPort"]
+    return None
+
+
+def workload_port(w, port):
+    """The number of a port given by number or name of one of w's containers, or None."""
+    for c in w["spec"]["template"]["spec"]["containers"]:
+        n = port_number(c, port)
+        if n is not None:
+            return n
     return None
 
 
@@ -551,6 +565,10 @@ def check_gateway_admin(topo):
             if "prometheus.io/port" in ann and str(ann["prometheus.io/port"]) != str(admin):
                 bad("%s: prometheus.io/port is %s, not the admin port %d (/metrics is there, "
                     "never on the public port)" % (key(w), ann["prometheus.io/port"], admin))
+            for (name, n), pm in sorted(pod_monitor_scrapes(topo)[0].items()):
+                if name == w["metadata"]["name"] and n != admin:
+                    bad("%s scrapes %s on port %d, not the admin port %d (/metrics is there, "
+                        "never on the public port)" % (pm, key(w), n, admin))
             for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
                 hg = (c.get(probe) or {}).get("httpGet")
                 if hg and port_number(c, hg["port"]) == public and \
@@ -621,8 +639,7 @@ def rule_ports(np, rule, w):
         if isinstance(p["port"], int):
             n = p["port"]
         else:
-            n = next((port_number(c, p["port"]) for c in w["spec"]["template"]["spec"]["containers"]
-                      if port_number(c, p["port"]) is not None), None)
+            n = workload_port(w, p["port"])
             if n is None:
                 continue  # a named port the pods lack admits nothing on them
         out |= set(range(n, p.get("endPort", n) + 1))
@@ -697,12 +714,16 @@ def needed_connections(topo):
             if env_value(c, "RABBITMQ_NODENAME"):  # the Erlang distribution of the cluster
                 for name in ("epmd", "dist"):
                     add(w, w, port_number(c, name), "Erlang distribution")
+    _scraped, exporters, _problems = pod_monitor_scrapes(topo)
+    for conn, why in exporters.items():  # e.g. the Redis exporter to every Redis pod
+        need.setdefault(conn, why)
     return need
 
 
 def public_ports(topo, w):
     """The ports of w that peers from outside the release may reach: the Ingress's
-    backends, the scrape port, RabbitMQ's management port."""
+    backends, the scrape ports (the prometheus.io/port annotation, and what a PodMonitor
+    scrapes), RabbitMQ's management port."""
     out = set()
     labels = topo.pod_labels(w)
     for ing in topo.kind("Ingress").values():
@@ -718,6 +739,8 @@ def public_ports(topo, w):
     ann = w["spec"]["template"]["metadata"].get("annotations") or {}
     if str(ann.get("prometheus.io/port", "")).isdigit():
         out.add(int(ann["prometheus.io/port"]))
+    scraped, _exporters, _problems = pod_monitor_scrapes(topo)
+    out |= {n for name, n in scraped if name == w["metadata"]["name"]}
     for c in w["spec"]["template"]["spec"]["containers"]:
         n = port_number(c, "management")
         if n is not None:
@@ -805,8 +828,64 @@ def selector_matches(sel, labels):
         label_match(sel, labels)
 
 
+def pod_monitor_scrapes(topo):
+    """What the PodMonitors make Prometheus, and exporters, connect to:
+    (scraped, exporters, problems).
+    - scraped: {(workload name, port): PodMonitor} of the pods Prometheus scrapes: the
+      pods an endpoint selects, on its port; or, when the endpoint's relabelings replace
+      __address__ with <service>[.<namespace>...]:<port>, the pods behind that Service
+      port instead (a multi-target exporter);
+    - exporters: {(exporter workload name, target workload name, port): why}: such an
+      exporter, given each selected pod's address as its target (__param_target from
+      __address__), connects to the pod on the endpoint's port;
+    - problems: endpoints on a port the selected pods lack, addresses that are no Service
+      port of the release (check_monitoring reports them)."""
+    scraped, exporters, problems = {}, {}, []
+    for pm in sorted(topo.kind("PodMonitor").values(), key=key):
+        pods = [w for w in topo.workloads.values()
+                if selector_matches(pm["spec"].get("selector"), topo.pod_labels(w))]
+        for ep in pm["spec"].get("podMetricsEndpoints") or []:
+            port = ep.get("port", ep.get("targetPort"))
+            rules = ep.get("relabelings") or []
+            address = next((r.get("replacement") for r in rules
+                            if r.get("targetLabel") == "__address__" and
+                            not r.get("sourceLabels")), None)
+            target_param = any(r.get("targetLabel") == "__param_target" and
+                               r.get("sourceLabels") == ["__address__"] for r in rules)
+            via = None  # [(exporter workload, its port)] when __address__ is replaced
+            if address is not None:
+                m = re.fullmatch(r"([a-z0-9-]+)(?:\.[a-z0-9.-]+)?:(\d+)", str(address))
+                svc = m and topo.kind("Service").get(m.group(1))
+                sp = svc and next((p for p in svc["spec"]["ports"]
+                                   if p["port"] == int(m.group(2))), None)
+                if not sp:
+                    problems.append("%s: scrapes through %s, which is no Service port of "
+                                    "the release" % (key(pm), address))
+                    continue
+                via = []
+                for e in topo.selected(svc["spec"].get("selector")):
+                    n = workload_port(e, sp.get("targetPort", sp["port"]))
+                    if n is not None:
+                        via.append((e["metadata"]["name"], n))
+                        scraped.setdefault(via[-1], key(pm))
+            for w in pods:
+                n = workload_port(w, port)
+                if n is None:
+                    problems.append("%s: endpoint port %r is no container port of %s" %
+                                    (key(pm), port, key(w)))
+                elif via is None:
+                    scraped.setdefault((w["metadata"]["name"], n), key(pm))
+                elif target_param:
+                    for e, _ in via:
+                        exporters.setdefault((e, w["metadata"]["name"], n),
+                                             "its target in %s" % key(pm))
+    return scraped, exporters, problems
+
+
 def check_monitoring(topo, repo):
     monitors = topo.kind("PodMonitor")
+    for p in pod_monitor_scrapes(topo)[2]:
+        bad(p)
     selected = set()
     for pm in monitors.values():
         pods = [w for w in topo.workloads.values()
