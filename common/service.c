@@ -280,6 +280,7 @@ static int service_read_config(service_ctx *ctx, int64_t *workers, const char **
         (rv = config_int("WDM_RETRY_DEADLINE_MS", 10000, 100, 600000, &deadline_ms)) != 0)
         return rv;
     ctx->store_cfg.sentinels = config_str("WDM_SENTINELS", "127.0.0.1:26379");
+    ctx->store_cfg.sentinel_password = config_str("WDM_SENTINEL_PASSWORD", "");
     ctx->store_cfg.master_name = config_str("WDM_REDIS_MASTER", ctx->def->name);
     ctx->store_cfg.password = config_str("WDM_REDIS_PASSWORD", "");
     ctx->store_cfg.wait_timeout_ms = (int)wait_ms;

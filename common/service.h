@@ -1,11 +1,11 @@
 /* service: the process scaffold shared by stock, payment and order.
  *
  * service_main reads the common settings (WDM_LISTEN_URL, WDM_WORKERS, WDM_SENTINELS,
- * WDM_REDIS_MASTER, WDM_REDIS_PASSWORD, WDM_WAIT_TIMEOUT_MS, WDM_RETRY_DEADLINE_MS,
- * WDM_METRICS_ADDR), gives the rpc workers one shared store connection (group commit:
- * store.h) and the bus consumer and ticker one each, serves the service's methods plus
- * "<name>.health", optionally consumes a queue of the saga bus (WDM_RABBITMQ_URL and
- * the other bus settings, see bus.h), serves GET /metrics on
+ * WDM_SENTINEL_PASSWORD, WDM_REDIS_MASTER, WDM_REDIS_PASSWORD, WDM_WAIT_TIMEOUT_MS,
+ * WDM_RETRY_DEADLINE_MS, WDM_METRICS_ADDR), gives the rpc workers one shared store
+ * connection (group commit: store.h) and the bus consumer and ticker one each, serves
+ * the service's methods plus "<name>.health", optionally consumes a queue of the saga
+ * bus (WDM_RABBITMQ_URL and the other bus settings, see bus.h), serves GET /metrics on
  * WDM_METRICS_ADDR ("host:port", unset or empty: not at all; metrics_http.h), and runs
  * until SIGTERM or SIGINT. */
 #ifndef WDM_SERVICE_H

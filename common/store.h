@@ -1,8 +1,9 @@
 /* store: one connection to a service's Redis master, found through Sentinel (DESIGN §6).
  *
- * The master's address is never configured: store asks the Sentinels
- * (SENTINEL get-master-addr-by-name), connects, AUTHs, checks ROLE is master, and loads
- * the registered Lua scripts. On a connection error, READONLY, LOADING, MASTERDOWN or
+ * The master's address is never configured: store asks every Sentinel at once (AUTH,
+ * then SENTINEL get-master-addr-by-name), takes the address only when more than half of
+ * the configured Sentinels name it (store_sentinels.h), connects, AUTHs, checks ROLE is
+ * master, and loads the registered Lua scripts. On a connection error, READONLY, LOADING, MASTERDOWN or
  * NOSCRIPT it drops the connection, re-resolves through the Sentinels with capped
  * backoff and retries, until the retry deadline passes.
  *
@@ -27,6 +28,8 @@
 
 typedef struct store_config {
     const char *sentinels;    /* "host:port,host:port,..." (WDM_SENTINELS) */
+    const char *sentinel_password; /* AUTH for Sentinels; NULL or "" for none
+                                    * (WDM_SENTINEL_PASSWORD) */
     const char *master_name;  /* Sentinel's name of the group (WDM_REDIS_MASTER) */
     const char *password;     /* AUTH for masters; NULL or "" for none (WDM_REDIS_PASSWORD) */
     int wait_timeout_ms;      /* WAIT 1 <ms> */
@@ -56,8 +59,9 @@ typedef struct store_script {
 typedef struct store store;
 
 /* Connects (resolving the master through the Sentinels) and loads `scripts`.
- * cfg and scripts must outlive the store. Returns 0 or a negative error; waits up to
- * cfg->retry_deadline_ms for a master to appear. */
+ * cfg and scripts must outlive the store. Returns 0 or a negative error (-EINVAL for a
+ * bad cfg->sentinels, logged); waits up to cfg->retry_deadline_ms for a master to
+ * appear. */
 int store_open(store **out, const store_config *cfg, store_script *scripts, size_t n_scripts);
 void store_close(store *st);
 

@@ -16,6 +16,8 @@
 #                                   quorum queues get a member on every node)
 #   WDM_REPLICAS           [2]      replicas of each service (1..9)
 #   WDM_REDIS_PASSWORD     [wdm-local]
+#   WDM_SENTINEL_PASSWORD  [wdm-local-sentinel]  the Sentinels' requirepass (clients AUTH
+#                          with it; the Sentinels with each other: sentinel-pass)
 #   WDM_PROMETHEUS         [1]      Prometheus and the Redis exporter (prometheus.sh); 0: none
 #   WDM_PROMETHEUS_PORT    [9090]   Prometheus's UI and HTTP API
 #   WDM_BUILD_DIR          [<repo>/build]
@@ -71,6 +73,7 @@ load_settings() {
     GATEWAYS=${WDM_GATEWAYS:-2}
     REPLICAS=${WDM_REPLICAS:-2}
     REDIS_PASSWORD=${WDM_REDIS_PASSWORD:-wdm-local}
+    SENTINEL_PASSWORD=${WDM_SENTINEL_PASSWORD:-wdm-local-sentinel}
     BUILD_DIR=${WDM_BUILD_DIR:-$WDM_REPO_DIR/build}
     CMAKE_FLAGS=${WDM_CMAKE_FLAGS:--DCMAKE_BUILD_TYPE=RelWithDebInfo}
     ONLY_INFRA=${WDM_ONLY_INFRA:-0}
@@ -89,9 +92,11 @@ load_settings() {
         die "WDM_RABBITMQ_NODES=$RABBITMQ_NODES: expected 1 or 3"
     ((PORT_BASE >= 1024 && PORT_BASE + 169 <= 65535)) ||
         die "WDM_PORT_BASE=$PORT_BASE: expected 1024..65366"
-    # The password goes into config files unquoted.
+    # The passwords go into config files unquoted.
     [[ $REDIS_PASSWORD =~ ^[A-Za-z0-9._~+=-]+$ ]] ||
         die "WDM_REDIS_PASSWORD: use only letters, digits and . _ ~ + = -"
+    [[ $SENTINEL_PASSWORD =~ ^[A-Za-z0-9._~+=-]+$ ]] ||
+        die "WDM_SENTINEL_PASSWORD: use only letters, digits and . _ ~ + = -"
     # Absolute: processes start in the run dir, not in the caller's directory.
     [[ $RUN_DIR == /* ]] || RUN_DIR=$PWD/$RUN_DIR
     [[ $BUILD_DIR == /* ]] || BUILD_DIR=$PWD/$BUILD_DIR

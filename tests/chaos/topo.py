@@ -227,6 +227,10 @@ class Topology:
         return self.topo.get("WDM_REDIS_PASSWORD", "wdm-local")
 
     @property
+    def sentinel_password(self):
+        return self.topo.get("WDM_SENTINEL_PASSWORD", "wdm-local-sentinel")
+
+    @property
     def url(self):
         return self.topo.get("WDM_GATEWAY_URL") or f"http://127.0.0.1:{self.env['WDM_GATEWAY_PORT']}"
 
@@ -294,7 +298,7 @@ class Topology:
         last = None
         for p in self.sentinel_ports():
             try:
-                with Redis(p, timeout=1.0) as s:
+                with Redis(p, self.sentinel_password, timeout=1.0) as s:
                     r = s.call("SENTINEL", "get-master-addr-by-name", group)
                 if r:
                     return int(r[1])

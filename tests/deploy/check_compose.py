@@ -70,7 +70,7 @@ REDIS_SETTINGS = {
 REQUIRED_PORTS = {8000: "the HTTP API", 15672: "the RabbitMQ management UI"}
 # The only ports a container may publish on the host (always on 127.0.0.1).
 PUBLISHABLE_PORTS = {8000, 15672, 9090}
-SECRETS = ("WDM_REDIS_PASSWORD", "WDM_RABBITMQ_URL")
+SECRETS = ("WDM_REDIS_PASSWORD", "WDM_SENTINEL_PASSWORD", "WDM_RABBITMQ_URL")
 # Monitoring: Prometheus' config in its container, the rules every deployment shares, the
 # variable with the host:port of each program's GET /metrics (the gateway: its internal
 # listener; the others WDM_METRICS_ADDR), the rabbitmq_prometheus plugin's port (unless

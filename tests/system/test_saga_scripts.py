@@ -33,8 +33,9 @@ def redis(topology_env):
     returns the reply's lines (redis-cli's plain output, arrays flattened)."""
     pw = topology_env["WDM_REDIS_PASSWORD"]
     sentinel = topology_env["WDM_SENTINEL_PORTS"].split()[0]
+    sentinel_env = dict(os.environ, REDISCLI_AUTH=topology_env["WDM_SENTINEL_PASSWORD"])
     out = subprocess.run(["redis-cli", "-p", sentinel, "SENTINEL", "get-master-addr-by-name", "order"],
-                         check=True, capture_output=True, text=True).stdout.split()
+                         check=True, capture_output=True, text=True, env=sentinel_env).stdout.split()
     host, port = out[0], out[1]
 
     def run(*args):

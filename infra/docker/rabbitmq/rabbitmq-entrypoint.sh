@@ -19,6 +19,6 @@ fi
 export RABBITMQ_DEFAULT_USER=${BASH_REMATCH[1]}
 export RABBITMQ_DEFAULT_PASS=${BASH_REMATCH[2]}
 # Secrets RabbitMQ does not need stay out of its environment.
-unset WDM_RABBITMQ_URL WDM_REDIS_PASSWORD
+unset WDM_RABBITMQ_URL WDM_REDIS_PASSWORD WDM_SENTINEL_PASSWORD
 
 exec docker-entrypoint.sh rabbitmq-server "$@"

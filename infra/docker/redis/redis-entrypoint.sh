@@ -63,7 +63,7 @@ set_option "$conf" masterauth "$password"
 set_option "$conf" replica-announce-ip "$host"
 
 # Secrets Redis does not need stay out of its environment.
-unset WDM_RABBITMQ_URL
+unset WDM_RABBITMQ_URL WDM_SENTINEL_PASSWORD
 [ "${1:-}" = redis-server ] && shift
 if command -v docker-entrypoint.sh >/dev/null 2>&1; then
     # The image's entrypoint: chowns /data to the redis user and drops root.
