@@ -55,14 +55,6 @@ REQUIRED = {
 URL_VARS = {"WDM_ORDER_URLS": "order", "WDM_STOCK_URLS": "stock",
             "WDM_PAYMENT_URLS": "payment"}
 RULES_FILE = "infra/helm/wdm/files/prometheus-rules.yml"
-# Names the chart sets ahead of the programs: issue 12's interfaces, built in parallel on
-# other branches. While a program does not read one yet, that is a note, not a problem;
-# once every program reads its names, empty this table (the notes say when).
-AHEAD = {
-    "order": {"WDM_SENTINEL_PASSWORD"},
-    "stock": {"WDM_SENTINEL_PASSWORD"},
-    "payment": {"WDM_SENTINEL_PASSWORD"},
-}
 # A secret that is no secret (the chart's wdm.checkSecret and infra/k8s/create-secrets
 # refuse the same).
 PLACEHOLDER = re.compile(r"(?i)change.?me|placeholder|^(guest|password|secret|wdm-local)$")
@@ -70,15 +62,10 @@ GOOD_SECRET = re.compile(r"[A-Za-z0-9._~-]{16,}")
 ERLANG_PORTS = {4369: "epmd", 25672: "Erlang distribution"}
 
 problems = []
-notes = []
 
 
 def bad(msg):
     problems.append(msg)
-
-
-def note(msg):
-    notes.append(msg)
 
 
 # ---- what the C programs read ----
@@ -242,13 +229,7 @@ def check_program(topo, w, c, program, reads):
     env = {e["name"]: e for e in c.get("env", [])}
     for name in env:
         if name.startswith("WDM_") and name not in reads:
-            if name in AHEAD.get(program, ()):
-                note("%s: sets %s, which %s does not read yet (AHEAD)" % (what, name, program))
-            else:
-                bad("%s: sets %s, which %s does not read" % (what, name, program))
-    for name in sorted(AHEAD.get(program, set()) & reads):
-        note("%s reads %s now: remove it from AHEAD in %s" %
-             (program, name, os.path.basename(__file__)))
+            bad("%s: sets %s, which %s does not read" % (what, name, program))
     for name in sorted(REQUIRED[program] - set(env)):
         bad("%s: %s is required and not set" % (what, name))
     if program == "order":
@@ -935,8 +916,6 @@ def main():
     check_gateway_admin(topo)
     if "--no-network-policy" not in sys.argv:
         check_network_policies(topo)
-    for n in notes:
-        print("consistency: note: %s" % n)
     for p in problems:
         print("consistency: %s" % p)
     print("consistency: %d objects checked, %d problems" % (len(topo.objs), len(problems)))
