@@ -466,5 +466,7 @@ install_packages() {
     ((${#missing[@]} == 0)) && return 0
 
     log "installing missing packages: ${missing[*]}"
-    "$WDM_REPO_DIR/infra/apt-install" "${missing[@]}"
+    # --no-start: the topology runs its own servers; the packages' system services
+    # (RabbitMQ on 5672, Prometheus on 9090, ...) would hold ports it wants.
+    "$WDM_REPO_DIR/infra/apt-install" --no-start "${missing[@]}"
 }

@@ -67,9 +67,18 @@ write_prometheus_conf() {
 }
 
 # Starts the exporter and Prometheus unless they run; a running Prometheus re-reads the
-# rewritten config instead.
+# rewritten config instead. Monitoring is not what the system needs to run: when its port
+# is taken by a process not of this topology, it says so and starts nothing.
+# Sets PROMETHEUS_UP=1 when Prometheus runs.
 start_prometheus() {
+    PROMETHEUS_UP=0
     [[ $PROMETHEUS == 1 ]] || return 0
+    if ! running prometheus && port_in_use "$PROMETHEUS_PORT"; then
+        log "WARNING: port $PROMETHEUS_PORT is in use by a process that is not ours:" \
+            "no Prometheus (set WDM_PROMETHEUS_PORT, or WDM_PROMETHEUS=0)"
+        return 0
+    fi
+    PROMETHEUS_UP=1
     write_prometheus_conf
     if claim prometheus-redis "$(exporter_port)"; then
         log "starting prometheus-redis on :$(exporter_port)"

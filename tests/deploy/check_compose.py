@@ -763,6 +763,15 @@ class Checker:
                 out.append((host, port, sc.get("labels") or {}))
         return out
 
+    def job_targets(self, name, job, want):
+        """A job's static targets (as static_targets), after failing on any of the compose
+        services `want` it leaves out."""
+        targets = self.static_targets(job)
+        missing = sorted(set(want) - {h for h, _, _ in targets})
+        if missing:
+            self.fail(f"prometheus.yml: job {name} leaves out {', '.join(missing)}")
+        return targets
+
     def bind_mounts(self, svc):
         """[(repo path, container path)] of a service's bind mounts."""
         out = []
@@ -813,10 +822,7 @@ class Checker:
                 self.fail(f"prometheus.yml: no job {prog} (to scrape {', '.join(self.running(prog))})")
                 continue
             var = METRICS_VARS.get(prog, "WDM_METRICS_ADDR")
-            targets = self.static_targets(job)
-            missing = sorted(set(self.running(prog)) - {h for h, _, _ in targets})
-            if missing:
-                self.fail(f"prometheus.yml: job {prog} leaves out {', '.join(missing)}")
+            targets = self.job_targets(prog, job, self.running(prog))
             for host, port, _ in targets:
                 if self.program.get(host) != prog:
                     self.fail(f"prometheus.yml: job {prog}: {host}:{port} is no compose service running {prog}")
@@ -850,10 +856,7 @@ class Checker:
             plugins = self.host_path(self.services[broker], "/etc/rabbitmq/enabled_plugins")
             if plugins and os.path.isfile(plugins) and "rabbitmq_prometheus" not in open(plugins).read():
                 self.fail(f"{broker}: its enabled_plugins leaves out rabbitmq_prometheus (the metrics on {port})")
-        targets = self.static_targets(job)
-        missing = sorted(set(brokers) - {h for h, _, _ in targets})
-        if missing:
-            self.fail(f"prometheus.yml: job rabbitmq leaves out {', '.join(missing)}")
+        targets = self.job_targets("rabbitmq", job, brokers)
         for host, p, _ in targets:
             if self.kind.get(host) != "rabbitmq":
                 self.fail(f"prometheus.yml: job rabbitmq: {host} is no RabbitMQ service")
@@ -883,10 +886,7 @@ class Checker:
             src = self.env[name].get("WDM_REDIS_REPLICAOF")
             if src:
                 group_of[name] = group_of.get(parse_hostport(src, 6379)[0])
-        targets = self.static_targets(job)
-        missing = sorted(set(redis) - {h for h, _, _ in targets})
-        if missing:
-            self.fail(f"prometheus.yml: job redis leaves out {', '.join(missing)}")
+        targets = self.job_targets("redis", job, redis)
         for h, p, labels in targets:
             if self.kind.get(h) != "redis":
                 self.fail(f"prometheus.yml: job redis: {h} is no Redis service")
