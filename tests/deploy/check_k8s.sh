@@ -24,25 +24,13 @@
 # Exits non-zero on the first failure.
 # shellcheck disable=SC2016 # the sed expressions below match a literal $
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$repo"
-here=tests/deploy/k8s
-py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-step() { echo "=== k8s: $*"; }
-fail() {
-    echo "check_k8s: FAILED: $*" >&2
-    exit 1
-}
+# shellcheck source=k8s/lib.sh
+source "$(dirname "$0")/k8s/lib.sh"
+deploy_init k8s
+here=$k8s
 
 # ---- what it needs ----
 missing=()
-command -v kubectl >/dev/null || missing+=(kubernetes-client)
-command -v node >/dev/null || missing+=(nodejs)
-command -v npm >/dev/null || missing+=(npm)
-$py -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
 command -v dash >/dev/null || missing+=(dash)
 if ((EUID == 0)); then  # for k8s/redis_scripts.sh
     command -v redis-server >/dev/null || missing+=(redis-server)
@@ -50,9 +38,7 @@ if ((EUID == 0)); then  # for k8s/redis_scripts.sh
     command -v redis-cli >/dev/null || missing+=(redis-tools)
     command -v ip >/dev/null || missing+=(iproute2)
 fi
-"$repo/infra/apt-install" --no-recommends ${missing[@]+"${missing[@]}"}
-step "npm ci ($here)"
-(cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+k8s_tools ${missing[@]+"${missing[@]}"}
 
 # Settings that switch on the templates' other branches.
 variant=(--set gateway.autoscaling.enabled=false --set order.autoscaling.enabled=false
@@ -66,19 +52,6 @@ variant=(--set gateway.autoscaling.enabled=false --set order.autoscaling.enabled
 # ... and those that switch things off.
 variant_off=(--set secrets.create=true --set 'gateway.batchInit="off"' --set networkPolicy.enabled=false
     --set metrics.annotations=false)
-
-# check_render DIR [CONSISTENCY-FLAG]: schema + consistency checks of `kubectl kustomize
-# DIR`, with the Secrets of infra/k8s/create-secrets when DIR has none.
-check_render() {
-    kubectl kustomize "$1" >"$1.rendered.yaml" || fail "kubectl kustomize $1"
-    if ! grep -q '^kind: Secret$' "$1.rendered.yaml"; then
-        { echo "---" && infra/k8s/create-secrets --print; } >>"$1.rendered.yaml" ||
-            fail "infra/k8s/create-secrets --print"
-    fi
-    node "$here/validate.mjs" "$1.rendered.yaml" || fail "schema check of $1"
-    $py "$here/consistency.py" "$1.rendered.yaml" "$repo" ${2:+"$2"} ||
-        fail "consistency check of $1"
-}
 
 # no_secret DIR: the manifests in DIR carry no Secret (they are committed).
 no_secret() {
@@ -190,17 +163,6 @@ a=$tmp/fake1/applied.yaml
 echo "    infra/k8s/create-secrets: kept, added, rotated: ok"
 
 # ---- 6: each check fails on a broken copy ----
-# expect_fail WHAT PATTERN CMD...: CMD must fail and print PATTERN.
-expect_fail() {
-    local what=$1 pattern=$2 out
-    shift 2
-    if out=$("$@" 2>&1); then
-        fail "broken copy not caught: $what"
-    fi
-    grep -q -- "$pattern" <<<"$out" || { echo "$out" >&2; fail "$what: no '$pattern' in the output"; }
-    echo "    caught: $what"
-}
-
 # broken SED-EXPR: a copy of the default render with SED-EXPR applied, as a file name.
 n=0
 broken() {

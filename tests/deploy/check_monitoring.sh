@@ -22,26 +22,13 @@
 # Exits non-zero on the first failure.
 # shellcheck disable=SC2016 # patterns below match a literal ${datasource}
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$repo"
+# shellcheck source=k8s/lib.sh
+source "$(dirname "$0")/k8s/lib.sh"
+deploy_init monitoring
 here=tests/deploy
-py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-step() { echo "=== monitoring: $*"; }
-fail() {
-    echo "check_monitoring: FAILED: $*" >&2
-    exit 1
-}
 
 # ---- what it needs ----
-missing=()
-command -v kubectl >/dev/null || missing+=(kubernetes-client)
-command -v node >/dev/null || missing+=(nodejs)
-command -v npm >/dev/null || missing+=(npm)
-$py -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
-"$repo/infra/apt-install" --no-recommends ${missing[@]+"${missing[@]}"}
+k8s_tools
 # promtool: the one on PATH, else the one of Debian's prometheus package, unpacked once
 # into .run/tools (installing the package would enable a Prometheus server).
 promtool=$(command -v promtool || true)
@@ -57,8 +44,6 @@ if [[ -z $promtool ]]; then
         dpkg-deb -x "$tmp"/prometheus_*.deb "$repo/.run/tools" || fail "dpkg-deb -x prometheus"
     fi
 fi
-step "npm ci ($here/k8s)"
-(cd "$here/k8s" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 rules=infra/helm/wdm/files/prometheus-rules.yml
 tests=$here/prometheus-rules.test.yml
@@ -67,12 +52,6 @@ tests=$here/prometheus-rules.test.yml
 on=(--set secrets.create=true --set monitoring.podMonitor=true --set monitoring.prometheusRule=true
     --set monitoring.redisExporter=true --set monitoring.labels.release=prometheus)
 
-# check_render DIR: schema + consistency checks of `kubectl kustomize DIR`.
-check_render() {
-    kubectl kustomize "$1" >"$1.rendered.yaml" || fail "kubectl kustomize $1"
-    node "$here/k8s/validate.mjs" "$1.rendered.yaml" || fail "schema check of $1"
-    $py "$here/k8s/consistency.py" "$1.rendered.yaml" "$repo" || fail "consistency check of $1"
-}
 
 # ---- 1-4: the real thing ----
 step "promtool check rules ($("$promtool" --version 2>&1 | head -1))"
@@ -90,17 +69,6 @@ $py infra/k8s/render --out "$tmp/off" >/dev/null || fail "render with the defaul
 [[ ! -e $tmp/off/monitoring.yaml ]] || fail "monitoring objects with the default values"
 
 # ---- 5: each check fails on a broken copy ----
-# expect_fail WHAT PATTERN CMD...: CMD must fail and print PATTERN.
-expect_fail() {
-    local what=$1 pattern=$2 out
-    shift 2
-    if out=$("$@" 2>&1); then
-        fail "broken copy not caught: $what"
-    fi
-    grep -q -- "$pattern" <<<"$out" || { echo "$out" >&2; fail "$what: no '$pattern' in the output"; }
-    echo "    caught: $what"
-}
-
 # broken_repo NAME FILE SED-EXPR: a copy of the files the checks read, FILE changed.
 broken_repo() {
     local d=$tmp/$1
