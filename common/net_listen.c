@@ -66,8 +66,12 @@ int net_listen(const char *addr, bool reuseport, int backlog, int *fd, uint16_t 
         return rv;
     if (getaddrinfo(host[0] != '\0' ? host : NULL, service, &hints, &res) != 0)
         return -EINVAL;
+    /* The next address only when this one's family or address is not there: any other
+     * failure (EADDRINUSE above all) is the answer, lest ":8000" taken on 0.0.0.0 end
+     * up listening on [::] alone. */
     for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
-        if ((s = listen_one(ai, reuseport, backlog)) >= 0)
+        if ((s = listen_one(ai, reuseport, backlog)) >= 0 ||
+            (s != -EAFNOSUPPORT && s != -EADDRNOTAVAIL))
             break;
     freeaddrinfo(res);
     if (s < 0)

@@ -124,8 +124,9 @@ int store_sentinels_ask(const store_addr *list, size_t n, const char *name, cons
     ask asks[STORE_SENTINELS_MAX];
     struct pollfd fds[STORE_SENTINELS_MAX];
     size_t at[STORE_SENTINELS_MAX]; /* fds[k] is Sentinel at[k] */
-    uint64_t deadline = metrics_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    uint64_t deadline;
     size_t pending = 0, best = 0;
+    bool last = false;
     int rv = 0;
 
     if (n > STORE_SENTINELS_MAX)
@@ -140,15 +141,19 @@ int store_sentinels_ask(const store_addr *list, size_t n, const char *name, cons
         rv = ask_start(&asks[i], &list[i], name, password, why[i]);
     for (size_t i = 0; i < n; i++)
         pending += asks[i].c != NULL;
+    /* The budget starts once every connect is under way: hiredis resolves a name with a
+     * blocking getaddrinfo, and a slow lookup of one Sentinel must not use up the time
+     * the others' answers need. */
+    deadline = metrics_now_ns() + (uint64_t)timeout_ms * 1000000u;
 
-    while (rv == 0 && pending > 0 && store_sentinels_majority(named, n, &best) < 0 &&
+    while (rv == 0 && pending > 0 && !last && store_sentinels_majority(named, n, &best) < 0 &&
            !ask_hopeless(best, pending, n)) {
         uint64_t now = metrics_now_ns();
         size_t k = 0;
         int ready;
 
-        if (now >= deadline)
-            break;
+        /* Past the deadline, one more look (poll with no wait) at what has arrived. */
+        last = now >= deadline;
         for (size_t i = 0; i < n; i++) {
             if (asks[i].c == NULL)
                 continue;
@@ -157,7 +162,7 @@ int store_sentinels_ask(const store_addr *list, size_t n, const char *name, cons
             at[k++] = i;
         }
         /* Rounded up, so a wait never ends a little before the deadline. */
-        ready = poll(fds, k, (int)((deadline - now + 999999) / 1000000));
+        ready = poll(fds, k, last ? 0 : (int)((deadline - now + 999999) / 1000000));
         if (ready < 0 && errno != EINTR) {
             for (size_t j = 0; j < k; j++)
                 snprintf(why[at[j]], STORE_WHY_MAX, "poll: %s", strerror(errno));
@@ -180,6 +185,8 @@ int store_sentinels_ask(const store_addr *list, size_t n, const char *name, cons
             continue;
         if (metrics_now_ns() >= deadline)
             snprintf(why[i], STORE_WHY_MAX, "no answer within %d ms", timeout_ms);
+        else if (why[i][0] == '\0' && store_sentinels_majority(named, n, &best) >= 0)
+            snprintf(why[i], STORE_WHY_MAX, "not waited for: a majority agreed");
         else if (why[i][0] == '\0')
             snprintf(why[i], STORE_WHY_MAX, "no answer yet, and no majority possible");
         redisFree(asks[i].c);

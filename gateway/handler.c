@@ -10,6 +10,7 @@
 
 #include "body.h"
 #include "health.h"
+#include "linger.h"
 #include "log.h"
 #include "metrics_process.h"
 #include "proxy.h"
@@ -77,7 +78,7 @@ static void handle_rpc(h2o_req_t *req, const gw_route *r, gw_parsed *p)
     int rv;
 
     if (atomic_load(&t->pending) >= g->max_calls_per_thread) {
-        gw_respond_busy(req, slot);
+        gw_respond_busy(req, slot, "too many requests in flight; retry later");
         return;
     }
     if (strcmp(r->method, "POST") == 0) {
@@ -126,13 +127,14 @@ static void handle_metrics(h2o_req_t *req, const gw_route *r)
     free(text);
 }
 
-/* True when the thread holds more connections than it may (WDM_GATEWAY_MAX_CONNECTIONS):
- * then each request on the public port is answered busy and its connection closed,
- * until enough have gone. The admin listener serves on (scrapes, health checks). */
-static bool over_connection_cap(gw_thread *t)
+/* True when req came on a connection accepted while its thread held as many
+ * connections as it may (WDM_GATEWAY_MAX_CONNECTIONS; server.c marks it): its requests
+ * are answered busy and it is closed. Connections from before go on being served, and
+ * the admin listener has no cap (scrapes, health checks). */
+static bool over_connection_cap(h2o_req_t *req)
 {
-    return atomic_load_explicit(&t->metrics->connections, memory_order_relaxed) >
-           t->gw->max_connections_per_thread;
+    const h2o_conn_callbacks_t *cb = req->conn->callbacks;
+    return cb->get_socket != NULL && gw_linger_over_cap(cb->get_socket(req->conn));
 }
 
 /* The guard's verdict on a batch_init request (guard.h): 0 to serve it, else answered
@@ -206,9 +208,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 
     if (p.route->batch_init && guard_batch_init(req, slot) != 0)
         return 0;
-    if (h->routes == GW_ON_PUBLIC && over_connection_cap(gw_thread_of(req))) {
+    if (over_connection_cap(req)) {
         req->http1_is_persistent = 0;
-        gw_respond_busy(req, slot);
+        gw_respond_busy(req, slot, "too many connections; retry later");
         return 0;
     }
     if (atomic_load(&gw_thread_of(req)->stopping)) {

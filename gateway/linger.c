@@ -17,6 +17,7 @@ typedef struct gw_lingering {
     h2o_timeout_entry_t idle;  /* in t->linger_idle while lingering */
     uint64_t began_ns;         /* metrics_now_ns() when the lingering began */
     size_t bytes;
+    bool over_cap;             /* accepted past the connection cap */
 } lingering;
 
 void gw_linger_init(gw_thread *t)
@@ -77,7 +78,7 @@ static void linger_begin(void *data)
     h2o_socket_read_start(l->sock, linger_on_read);
 }
 
-int gw_linger_watch(gw_thread *t, h2o_socket_t *sock)
+int gw_linger_watch(gw_thread *t, h2o_socket_t *sock, bool over_cap)
 {
     lingering *l;
     int fd, rv;
@@ -91,9 +92,17 @@ int gw_linger_watch(gw_thread *t, h2o_socket_t *sock)
     }
     l->t = t;
     l->fd = fd;
+    l->over_cap = over_cap;
     l->idle.cb = linger_on_idle;
     sock->on_close.cb = linger_begin;
     sock->on_close.data = l;
     atomic_fetch_add_explicit(&t->metrics->connections, 1, memory_order_relaxed);
     return 0;
+}
+
+bool gw_linger_over_cap(h2o_socket_t *sock)
+{
+    if (sock == NULL || sock->on_close.cb != linger_begin)
+        return false;
+    return ((const lingering *)sock->on_close.data)->over_cap;
 }

@@ -26,10 +26,14 @@
 void gw_linger_init(gw_thread *t);
 
 /* Makes sock, just accepted on t's loop, linger when h2o closes it, and counts it in
- * t->metrics->connections until then. Takes the socket's on_close callback (h2o leaves
+ * t->metrics->connections until then; `over_cap` marks a connection accepted past the
+ * connection cap (gw_linger_over_cap). Takes the socket's on_close callback (h2o leaves
  * it to the owner of a server socket). Returns 0, or a negative errno (EMFILE at the
- * descriptor limit): the socket then closes as h2o closes it, uncounted, and serves as
- * usual. */
-int gw_linger_watch(gw_thread *t, h2o_socket_t *sock);
+ * descriptor limit): the socket then closes as h2o closes it, uncounted and unmarked,
+ * and serves as usual. */
+int gw_linger_watch(gw_thread *t, h2o_socket_t *sock, bool over_cap);
+
+/* True when sock (a connection's socket, or NULL) was accepted past the cap. */
+bool gw_linger_over_cap(h2o_socket_t *sock);
 
 #endif

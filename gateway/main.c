@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "config.h"
@@ -35,6 +36,32 @@ static gw gateway;
 
 static const char *const url_settings[GW_N_SERVICES] = {"WDM_STOCK_URLS", "WDM_PAYMENT_URLS",
                                                         "WDM_ORDER_URLS"};
+
+/* Descriptors the process needs besides its connections': listeners, nng, logs. */
+#define FD_RESERVE 256
+
+/* Raises the soft descriptor limit to the hard one: every connection holds two
+ * descriptors (linger.c). Warns when the connection cap still does not fit, since
+ * accepting then pauses at the limit before the cap is reached. */
+static void fit_descriptors(int64_t max_conns)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)(2 * max_conns + FD_RESERVE);
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+        log_warn("WDM_GATEWAY_MAX_CONNECTIONS=%lld needs %llu descriptors, the limit is %llu: "
+                 "accepting will pause at ~%llu connections",
+                 (long long)max_conns, (unsigned long long)need,
+                 (unsigned long long)rl.rlim_cur,
+                 (unsigned long long)(rl.rlim_cur > FD_RESERVE ? (rl.rlim_cur - FD_RESERVE) / 2 : 0));
+}
 
 /* Reads the settings into g and opens one rpc client per service.
  * Returns 0 or a negative errno (logged). */
@@ -55,6 +82,7 @@ static int gateway_configure(gw *g)
     g->idle_timeout_s = (uint32_t)idle_s;
     g->max_calls_per_thread = (long)((max_calls + threads - 1) / threads);
     g->max_connections_per_thread = (long)((max_conns + threads - 1) / threads);
+    fit_descriptors(max_conns);
     g->keep_alive.len = (size_t)snprintf(keep_alive, sizeof(keep_alive), "timeout=%u",
                                          (unsigned)idle_s);
     g->keep_alive.base = keep_alive;

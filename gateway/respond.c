@@ -114,10 +114,10 @@ void gw_respond_error(h2o_req_t *req, size_t slot, int status, const char *text)
     gw_buf_free(&b);
 }
 
-void gw_respond_busy(h2o_req_t *req, size_t slot)
+void gw_respond_busy(h2o_req_t *req, size_t slot, const char *why)
 {
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
-    gw_respond_error(req, slot, 503, "too many requests in flight; retry later");
+    gw_respond_error(req, slot, 503, why);
 }
 
 /* Answers 200 with a successful reply's payload: passed through to protobuf clients,

@@ -28,9 +28,10 @@ void gw_respond(h2o_req_t *req, size_t slot, int status, const char *content_typ
 /* Answers an error: {"error": text}, or a wdm.Error for protobuf clients. */
 void gw_respond_error(h2o_req_t *req, size_t slot, int status, const char *text);
 
-/* Answers 503 with `Retry-After: 1`: the gateway holds as many calls as it may
- * (WDM_GATEWAY_MAX_CALLS); nothing was sent to a service. */
-void gw_respond_busy(h2o_req_t *req, size_t slot);
+/* Answers 503 with `Retry-After: 1` and the error text `why`: the gateway holds as many
+ * calls (WDM_GATEWAY_MAX_CALLS) or connections (WDM_GATEWAY_MAX_CONNECTIONS) as it may;
+ * nothing was sent to a service. */
+void gw_respond_busy(h2o_req_t *req, size_t slot, const char *why);
 
 /* Answers the outcome of route's RPC: rv < 0 (no reply: timeout, no replica) is 503;
  * otherwise reply's status mapped to HTTP, with the reply message rendered on OK.

@@ -54,8 +54,13 @@ static void on_accept(h2o_socket_t *listener, const char *err)
             }
             return;
         }
-        /* Without a spare descriptor it still serves; only its close is abrupt. */
-        (void)gw_linger_watch(t, sock);
+        /* Without a spare descriptor it still serves; only its close is abrupt. A public
+         * connection past the cap is answered busy and closed (handler.c). */
+        (void)gw_linger_watch(t, sock,
+                              l == &t->listeners[GW_PUBLIC] &&
+                                  atomic_load_explicit(&t->metrics->connections,
+                                                       memory_order_relaxed) >=
+                                      t->gw->max_connections_per_thread);
         h2o_accept(&l->accept_ctx, sock);
     }
 }

@@ -73,11 +73,16 @@ write_prometheus_conf() {
 start_prometheus() {
     PROMETHEUS_UP=0
     [[ $PROMETHEUS == 1 ]] || return 0
-    if ! running prometheus && port_in_use "$PROMETHEUS_PORT"; then
-        log "WARNING: port $PROMETHEUS_PORT is in use by a process that is not ours:" \
-            "no Prometheus (set WDM_PROMETHEUS_PORT, or WDM_PROMETHEUS=0)"
-        return 0
-    fi
+    local name port
+    for name in prometheus prometheus-redis; do
+        port=$PROMETHEUS_PORT
+        [[ $name == prometheus ]] || port=$(exporter_port)
+        if ! running "$name" && port_in_use "$port"; then
+            log "WARNING: port $port ($name) is in use by a process that is not ours:" \
+                "no Prometheus (set WDM_PROMETHEUS_PORT or WDM_PORT_BASE, or WDM_PROMETHEUS=0)"
+            return 0
+        fi
+    done
     PROMETHEUS_UP=1
     write_prometheus_conf
     if claim prometheus-redis "$(exporter_port)"; then

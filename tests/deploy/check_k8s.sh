@@ -227,13 +227,15 @@ if ((EUID == 0)); then
         cmp -s "infra/helm/wdm/files/$1" "$d/$1" && fail "sed '$2' changed nothing"
         echo "$d"
     }
+    # (Assigned first: a failing broken_files must stop the script, which it does not
+    # from inside another command's arguments.)
+    d=$(broken_files sentinel-init.sh '/echo "requirepass/d')
     expect_fail "a Sentinel without requirepass" "the Sentinel answers without a password" \
-        env WDM_CHART_FILES="$(broken_files sentinel-init.sh '/echo "requirepass/d')" \
-        "$here/redis_scripts.sh"
+        env WDM_CHART_FILES="$d" "$here/redis_scripts.sh"
+    d=$(broken_files find-master.sh 's/REDISCLI_AUTH=$SENTINEL_PASSWORD //')
     expect_fail "find-master.sh asking the Sentinels without the password" \
         "does not get the master from the Sentinel" \
-        env WDM_CHART_FILES="$(broken_files find-master.sh 's/REDISCLI_AUTH=$SENTINEL_PASSWORD //')" \
-        "$here/redis_scripts.sh"
+        env WDM_CHART_FILES="$d" "$here/redis_scripts.sh"
 fi
 expect_fail "misspelt field" "readinesProbe: unknown field" schema "$(broken 's/readinessProbe:/readinesProbe:/')"
 expect_fail "wrong type" "must be integer" schema "$(broken 's/containerPort: 8000/containerPort: "8000"/')"

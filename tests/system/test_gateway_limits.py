@@ -151,13 +151,16 @@ def metric(admin_url, name):
 
 
 def test_past_the_connection_cap_a_request_is_503_and_its_connection_closes(api, own_gateway):
-    """A gateway that may hold 4 connections: with 4 open, a request on a 5th is answered
-    503 with Retry-After and Connection: close, and its write is not applied; the admin
-    listener serves on; once the 4 close, requests are served again."""
+    """A gateway that may hold 4 connections: with 4 open (one of them a keep-alive client
+    in use), a request on a 5th is answered 503 with Retry-After and Connection: close,
+    and its write is not applied; the keep-alive client is served on, and so is the admin
+    listener; once the others close, new connections are served again."""
     url, _, admin_url = own_gateway(WDM_GATEWAY_MAX_CONNECTIONS="4")
     item = api.new_item(price=1, stock=10)
     port = int(url.rsplit(":", 1)[1])
-    idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(4)]
+    client = requests.Session()
+    assert client.get(f"{url}/stock/find/{item}", timeout=10).status_code == 200
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
     try:
         deadline = time.monotonic() + 10
         while metric(admin_url, "wdm_gateway_connections") < 4 and time.monotonic() < deadline:
@@ -166,10 +169,14 @@ def test_past_the_connection_cap_a_request_is_503_and_its_connection_closes(api,
         assert r.status_code == 503, (r.status_code, r.text[:200])
         assert r.headers.get("Retry-After") == "1" and r.headers.get("Connection") == "close", \
             dict(r.headers)
+        assert r.json() == {"error": "too many connections; retry later"}, r.text[:200]
+        kept = client.get(f"{url}/stock/find/{item}", timeout=10)
+        assert kept.status_code == 200 and kept.json()["stock"] == 10, kept.text[:200]
         assert requests.get(admin_url + "/health", timeout=10).status_code == 200
     finally:
         for s in idle:
             s.close()
+        client.close()
     assert api.item(item)["stock"] == 10
     deadline = time.monotonic() + 10
     while metric(admin_url, "wdm_gateway_connections") > 1 and time.monotonic() < deadline:
