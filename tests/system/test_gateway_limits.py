@@ -32,7 +32,7 @@ def cpu_seconds(pid):
 @pytest.fixture
 def own_gateway(topology_env, tmp_path):
     """start(max_calls=..., nofile=..., **settings) -> (base URL, process, admin URL) of a
-    gateway of our own; settings are more WDM_* variables."""
+    gateway of our own; settings are more WDM_* variables; process.log_path is its log."""
     procs = []
 
     def start(max_calls=4096, nofile=None, **settings):
@@ -45,13 +45,15 @@ def own_gateway(topology_env, tmp_path):
                                                    "WDM_ORDER_URLS")},
                    **settings)
 
-        def limit():
+        def limit():  # nofile: both limits, or (soft, hard)
             if nofile:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+                resource.setrlimit(resource.RLIMIT_NOFILE,
+                                   nofile if isinstance(nofile, tuple) else (nofile, nofile))
 
         log = open(tmp_path / f"gateway-{port}.log", "w")
         p = subprocess.Popen([str(BUILD / "gateway" / "gateway")], env=env, stdout=log,
                              stderr=subprocess.STDOUT, preexec_fn=limit)
+        p.log_path = Path(log.name)
         procs.append(p)
         url = f"http://127.0.0.1:{port}"
         for _ in range(100):
@@ -231,6 +233,24 @@ def test_bad_guard_settings_stop_the_start(topology_env, tmp_path):
                            text=True, timeout=30)
         assert p.returncode == 1, (settings, p.returncode, p.stderr[-500:])
         assert says in p.stderr + p.stdout, (settings, p.stderr[-500:])
+
+
+def soft_nofile(pid):
+    line = next(ln for ln in Path(f"/proc/{pid}/limits").read_text().splitlines()
+                if ln.startswith("Max open files"))
+    return int(line.split()[3])
+
+
+def test_the_descriptor_limit_is_raised_and_a_cap_that_does_not_fit_is_reported(own_gateway):
+    """Every connection takes two descriptors: the gateway raises its soft limit to the
+    hard one, and says so in its log when the connection cap still does not fit."""
+    _, p, _ = own_gateway(nofile=(256, 4096), WDM_GATEWAY_MAX_CONNECTIONS="100")
+    assert soft_nofile(p.pid) == 4096
+    assert "needs" not in p.log_path.read_text()
+    _, p, _ = own_gateway(nofile=(256, 1024), WDM_GATEWAY_MAX_CONNECTIONS="1000")
+    assert soft_nofile(p.pid) == 1024
+    log = p.log_path.read_text()
+    assert "WDM_GATEWAY_MAX_CONNECTIONS=1000 needs 2256 descriptors, the limit is 1024" in log, log[-500:]
 
 
 def test_no_cleartext_http2(base_url):
