@@ -155,11 +155,6 @@ class Topology:
     def url(self):
         return f"http://127.0.0.1:{self.gateway_port}"
 
-    @property
-    def admin_url(self):
-        """gateway-1's admin listener (infra/local/lib.sh: admin_port)."""
-        return f"http://127.0.0.1:{self.port_base + 161}"
-
     def up(self):
         timeout = _env_int("WDM_TEST_UP_TIMEOUT", 240)
         self.started = True
@@ -324,9 +319,8 @@ def base_url():
         topo.down()
         pytest.fail(f"{why}\n--- tail of {topo.up_log} ---\n{log}\n(logs saved under {topo.tmp})",
                     pytrace=False)
-    global _RUN_DIR, _ADMIN_URL
+    global _RUN_DIR
     _RUN_DIR = topo.run_dir
-    _ADMIN_URL = topo.admin_url
     try:
         yield topo.url
     finally:
@@ -334,7 +328,6 @@ def base_url():
 
 
 _RUN_DIR = None   # the run dir of the topology base_url started
-_ADMIN_URL = None  # its first gateway's admin listener
 
 
 @pytest.fixture(scope="session")
@@ -355,9 +348,15 @@ def api(base_url):
 
 
 @pytest.fixture(scope="session")
-def admin_url(base_url):
-    """The admin listener (/metrics, /admin/sagas) of a gateway of the topology."""
-    url = _ADMIN_URL or os.environ.get("WDM_TEST_ADMIN_URL", "").rstrip("/")
+def admin_url(request, base_url):
+    """The admin listener (/metrics, /admin/sagas) of a gateway of the topology: its
+    topology.env's WDM_ADMIN_URL, or WDM_TEST_ADMIN_URL."""
+    url = os.environ.get("WDM_TEST_ADMIN_URL", "").rstrip("/")
+    if not url:
+        try:
+            url = request.getfixturevalue("topology_env").get("WDM_ADMIN_URL", "")
+        except pytest.skip.Exception:
+            url = ""
     if not url:
         pytest.skip("no admin listener: set WDM_TEST_ADMIN_URL along with WDM_TEST_URL")
     return url
