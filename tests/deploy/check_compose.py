@@ -624,21 +624,9 @@ class Checker:
                 self.fail(f"{name}: WDM_RABBITMQ_URL points at {um.group(1)}:{um.group(2)}, not {broker}:{amqp_port}")
 
     def published(self):
-        """[(host port, container port, service, host address or "")]"""
-        out = []
-        for name, svc in self.services.items():
-            for p in as_list(svc.get("ports")):
-                if isinstance(p, dict):
-                    if p.get("published") is not None:
-                        out.append((int(interpolate(str(p["published"]))), int(p["target"]), name,
-                                    p.get("host_ip", "")))
-                    continue
-                parts = interpolate(str(p)).split("/")[0].split(":")
-                if len(parts) >= 2:
-                    out.append((int(parts[-2]), int(parts[-1]), name, parts[-3] if len(parts) > 2 else ""))
-                else:
-                    out.append((0, int(parts[0]), name, ""))  # a random host port
-        return out
+        """[(host port, container port, service, host address or "")] of every service."""
+        return [(hp, cp, name, ip or "") for name, svc in self.services.items()
+                for ip, hp, cp, _ in self.port_specs(svc)]
 
     def check_ports(self):
         pub = self.published()
@@ -741,16 +729,17 @@ class Checker:
 
     @staticmethod
     def port_specs(svc):
-        """[(host IP or None, host port, container port, the spec as written)]"""
+        """[(host IP or None, host port (0: a random one), container port, the spec as
+        written)] of a service's published ports."""
         out = []
         for p in as_list(svc.get("ports")):
             if isinstance(p, dict):
                 if p.get("published") is not None:
                     out.append((p.get("host_ip"), int(interpolate(str(p["published"]))), int(p["target"]), p))
                 continue
-            m = re.match(r"^(?:(\[[^\]]*\]|[^:\[]*):)?(\d+):(\d+)(?:/\w+)?$", interpolate(str(p)))
+            m = re.match(r"^(?:(?:(\[[^\]]*\]|[^:\[]*):)?(\d+):)?(\d+)(?:/\w+)?$", interpolate(str(p)))
             if m:
-                out.append((m.group(1), int(m.group(2)), int(m.group(3)), p))
+                out.append((m.group(1), int(m.group(2) or 0), int(m.group(3)), p))
         return out
 
     @staticmethod
